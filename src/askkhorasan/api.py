@@ -1,0 +1,19 @@
+"""The functions most callers want, each one line over the classes below it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .index import open_index
+from .readers import read_document
+from .types import Passage
+
+
+def search(query: str, k: int = 5, index_dir: str | Path = "index") -> list[Passage]:
+    """The `k` passages of the index that best answer `query`, best first."""
+    return open_index(index_dir).search(query, k)
+
+
+def document_text(path: str | Path) -> str:
+    """The text a source's offsets index into: `document_text(corpus/source)[start:end] == passage.text`."""
+    return read_document(path).text

@@ -1,0 +1,260 @@
+"""From the files in a corpus folder to a new index generation, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import faiss
+import numpy as np
+
+from .chunk import chunk_document, embedding_text
+from .embed import Embedder, shared_embedder
+from .errors import AskKhorasanError, CorpusError, SourceError
+from .lexical import LexicalIndex
+from .readers import SUPPORTED, read_bytes
+from .settings import DEFAULT_SETTINGS, Settings
+from .store import BuildLock, Generation, load_generation, new_manifest, write_generation
+from .types import BuildReport, Document, SourceFailure
+
+log = logging.getLogger(__name__)
+
+# progress(stage, done, total): "read", "embed", "write"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    source: str  # relative to the corpus folder, forward slashes
+
+
+def discover(corpus_dir: str | Path) -> list[CorpusFile]:
+    """Every file under the corpus folder, hidden ones and links that leave it excepted."""
+    root = Path(corpus_dir)
+    if not root.is_dir():
+        raise CorpusError(f"no corpus folder at {root} — create it and put .txt, .md, .pdf or .html files in it")
+    real_root = root.resolve()
+    found: list[CorpusFile] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(real_root):
+                    log.warning("%s points outside the corpus; not followed", path)
+                    continue
+            if path.is_file():
+                found.append(CorpusFile(path, path.relative_to(root).as_posix()))
+    return found
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class _DocRows:
+    """One source's contribution to the index."""
+
+    document: dict
+    passages: list[dict]
+    passage_vectors: np.ndarray | None
+    sentence_spans: list[tuple[int, int]]
+    sentence_vectors: np.ndarray | None
+    embed_texts: list[str] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)
+
+
+def _previous(index_dir: Path, settings: Settings) -> Generation | None:
+    """The current generation, if its stored rows can be reused under these settings."""
+    try:
+        gen = load_generation(index_dir)
+    except AskKhorasanError as exc:
+        if (index_dir / "CURRENT").exists():
+            log.warning("not reusing the previous index: %s", exc)
+        return None
+    if gen.settings.build_fields() != settings.build_fields():
+        log.info("chunking settings changed; re-embedding every source")
+        return None
+    return gen
+
+
+def _reuse(gen: Generation, doc_hash: str, source: str) -> _DocRows | None:
+    rows = [i for i, p in enumerate(gen.passages) if p["doc_hash"] == doc_hash]
+    meta = next((d for d in gen.documents if d["hash"] == doc_hash), None)
+    if not rows or meta is None:
+        return None
+    vectors = gen.faiss_index.reconstruct_batch(np.array(rows, dtype=np.int64))
+    lo = min(gen.passages[i]["sent_lo"] for i in rows)
+    hi = max(gen.passages[i]["sent_hi"] for i in rows)
+    passages = []
+    for i in rows:
+        p = dict(gen.passages[i])
+        p.update(source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo)
+        passages.append(p)
+    spans = [tuple(map(int, s)) for s in gen.sentence_spans[lo:hi]]
+    return _DocRows({**meta, "source": source}, passages, vectors, spans, gen.sentence_vectors[lo:hi].copy())
+
+
+def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
+    sentences, chunks = chunk_document(doc, embedder.count_tokens, settings)
+    passages = [
+        {
+            "source": doc.source, "doc_hash": doc_hash, "title": doc.title, "section": c.section,
+            "page": c.page, "start": c.start, "end": c.end, "sent_lo": c.first_sentence,
+            "sent_hi": c.last_sentence, "context": c.context, "text": doc.text[c.start : c.end],
+        }
+        for c in chunks
+    ]
+    meta = {
+        "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
+        "date": doc.date, "publisher": doc.publisher, "author": doc.author,
+        "chars": len(doc.text), "warnings": list(doc.warnings),
+    }
+    return _DocRows(
+        meta, passages, None, [(s.start, s.end) for s in sentences], None,
+        embed_texts=[embedding_text(c.context, doc.text[c.start : c.end]) for c in chunks],
+        sentence_texts=[doc.text[s.start : s.end] for s in sentences],
+    )
+
+
+def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
+    """Exact inner-product search; cosine, since the vectors are normalized."""
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(vectors)
+    return index, "Flat"
+
+
+def build_index(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Index every readable source in `corpus_dir` into `index_dir`; see BuildReport."""
+    started = time.perf_counter()
+    settings = settings or DEFAULT_SETTINGS
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    files = discover(corpus_dir)
+    embedder = embedder or shared_embedder()
+    with BuildLock(index_dir):
+        previous = None if force else _previous(index_dir, settings)
+        old_sources: dict[str, str] = previous.manifest.get("sources", {}) if previous else {}
+
+        docs: list[_DocRows] = []
+        failed: list[SourceFailure] = []
+        duplicates: list[tuple[str, str]] = []
+        warnings: list[str] = []
+        seen: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        for n, cf in enumerate(files, 1):
+            if progress:
+                progress("read", n, len(files))
+            try:
+                data = cf.path.read_bytes()
+                if cf.path.suffix.lower() not in SUPPORTED:
+                    raise SourceError(f"{cf.source}: unsupported file type; supported: {', '.join(SUPPORTED)}")
+                doc_hash = file_sha256(data)
+                if doc_hash in seen:
+                    duplicates.append((cf.source, seen[doc_hash]))
+                    continue
+                rows = _reuse(previous, doc_hash, cf.source) if previous else None
+                if rows is None:
+                    rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
+            except SourceError as exc:
+                failed.append(SourceFailure(cf.source, str(exc)))
+                log.warning("skipped %s", exc)
+                continue
+            except OSError as exc:
+                failed.append(SourceFailure(cf.source, f"{cf.source}: cannot read the file ({exc.strerror or exc})"))
+                continue
+            seen[doc_hash] = cf.source
+            sources[cf.source] = doc_hash
+            warnings.extend(rows.document.get("warnings", []))
+            docs.append(rows)
+
+        if not docs:
+            reasons = "; ".join(f.reason for f in failed) or "it holds no files"
+            raise CorpusError(
+                f"nothing to index in {corpus_dir}: {reasons} — add .txt, .md, .pdf or .html files"
+                + (" (the previous index is untouched)" if previous else "")
+            )
+        _embed_missing(docs, embedder, progress)
+        generation = _write(index_dir, docs, sources, settings, progress)
+
+    added = tuple(s for s in sources if s not in old_sources)
+    updated = tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s])
+    unchanged = tuple(s for s in sources if old_sources.get(s) == sources[s])
+    removed = tuple(s for s in old_sources if s not in sources)
+    return BuildReport(
+        corpus_dir=str(corpus_dir), index_dir=str(index_dir),
+        added=added, updated=updated, removed=removed, unchanged=unchanged,
+        failed=tuple(failed), duplicates=tuple(duplicates), warnings=tuple(warnings),
+        passages=sum(len(d.passages) for d in docs),
+        embedded_passages=sum(len(d.embed_texts) for d in docs),
+        seconds=round(time.perf_counter() - started, 3), generation=generation,
+    )
+
+
+def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress | None) -> None:
+    todo = [d for d in docs if d.passage_vectors is None]
+    passage_texts = [t for d in todo for t in d.embed_texts]
+    sentence_texts = [t for d in todo for t in d.sentence_texts]
+    total = len(passage_texts) + len(sentence_texts)
+
+    def report(done: int, offset: int) -> None:
+        if progress:
+            progress("embed", offset + done, total)
+
+    pv = embedder.encode(passage_texts, progress=lambda done, _: report(done, 0))
+    sv = embedder.encode(sentence_texts, progress=lambda done, _: report(done, len(passage_texts)))
+    p = s = 0
+    for d in todo:
+        d.passage_vectors = pv[p : p + len(d.embed_texts)]
+        d.sentence_vectors = sv[s : s + len(d.sentence_texts)]
+        p += len(d.embed_texts)
+        s += len(d.sentence_texts)
+
+
+def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress) -> str:
+    if progress:
+        progress("write", 0, 1)
+    passages: list[dict] = []
+    spans: list[tuple[int, int]] = []
+    for d in docs:
+        base = len(spans)
+        for p in d.passages:
+            passages.append({**p, "chunk_id": len(passages), "sent_lo": p["sent_lo"] + base, "sent_hi": p["sent_hi"] + base})
+        spans.extend(d.sentence_spans)
+    dim = 384
+    pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    svec = np.concatenate([d.sentence_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    faiss_index, faiss_type = choose_faiss_index(np.ascontiguousarray(pvec, dtype=np.float32))
+    lexical = LexicalIndex.build([embedding_text(p["context"], p["text"]) for p in passages])
+    counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
+    name = write_generation(
+        index_dir,
+        manifest=new_manifest(settings, sources, counts, faiss_type),
+        faiss_index=faiss_index,
+        passages=passages,
+        documents=[d.document | {"passages": len(d.passages)} for d in docs],
+        sentence_vectors=svec,
+        sentence_spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+        lexical=lexical,
+    )
+    if progress:
+        progress("write", 1, 1)
+    return name

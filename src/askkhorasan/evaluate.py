@@ -1,0 +1,65 @@
+"""Measuring retrieval and answers on questions with known answer strings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    answers: tuple[str, ...] | None  # None: the sources do not answer it
+
+
+def load_questions(path: str | Path) -> list[EvalQuestion]:
+    """Questions from JSON Lines ({"question", "answers"}) or a SQuAD-format JSON file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        out = []
+        for article in data["data"]:
+            for para in article["paragraphs"]:
+                for qa in para["qas"]:
+                    answers = tuple(a["text"] for a in qa.get("answers", []))
+                    out.append(EvalQuestion(qa["question"], None if qa.get("is_impossible") else answers))
+        return out
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            row = json.loads(line)
+            answers = row.get("answers")
+            out.append(EvalQuestion(row["question"], None if answers is None else tuple(answers)))
+    return out
+
+
+def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:
+    """The 0-based rank of the first text that contains an answer string."""
+    for rank, text in enumerate(texts):
+        if any(a in text for a in answers):
+            return rank
+    return None
+
+
+@dataclass
+class RetrievalScores:
+    n: int = 0
+    ranks: list[int | None] = field(default_factory=list)
+
+    def add(self, rank: int | None) -> None:
+        self.n += 1
+        self.ranks.append(rank)
+
+    def hit_at(self, k: int) -> float:
+        return sum(1 for r in self.ranks if r is not None and r < k) / max(1, self.n)
+
+    def mrr_at(self, k: int = 10) -> float:
+        return sum(1 / (r + 1) for r in self.ranks if r is not None and r < k) / max(1, self.n)
+
+    def summary(self) -> dict:
+        return {
+            "questions": self.n, "hit@1": round(self.hit_at(1), 3), "hit@3": round(self.hit_at(3), 3),
+            "hit@5": round(self.hit_at(5), 3), "mrr@10": round(self.mrr_at(10), 3),
+        }

@@ -1,0 +1,50 @@
+"""BM25 over the passages, with English stemming (bm25s + PyStemmer)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+log = logging.getLogger(__name__)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)
+
+
+class LexicalIndex:
+    def __init__(self, retriever: bm25s.BM25, size: int):
+        self.retriever = retriever
+        self.size = size
+        self.vocab = set(retriever.vocab_dict) if size else set()
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        retriever = bm25s.BM25()
+        if texts:
+            retriever.index(tokenize(texts), show_progress=False)
+        return cls(retriever, len(texts))
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.retriever.save(str(path), show_progress=False)
+        (path / "size.txt").write_text(str(self.size))
+
+    @classmethod
+    def load(cls, path: Path) -> "LexicalIndex":
+        size = int((path / "size.txt").read_text())
+        if not size:
+            return cls(bm25s.BM25(), 0)
+        return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), size)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for the query (zeros when no term is known)."""
+        terms = [t for t in tokenize([query])[0] if t in self.vocab]
+        if not terms or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return self.retriever.get_scores(terms).astype(np.float32)

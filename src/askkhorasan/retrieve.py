@@ -1,0 +1,63 @@
+"""Hybrid retrieval: passage vectors, best-sentence vectors and BM25, fused by weighted scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from .lexical import LexicalIndex
+from .settings import Settings
+from .store import Generation
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int
+    score: float
+    dense: float
+    sentence: float
+    lexical: float
+
+
+def _faiss_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    # One thread is 2-4x faster for a single query; the setting is per calling thread,
+    # so it is set around each search and put back for torch, which shares the pool.
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(query.reshape(1, -1), k)
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
+def hybrid_search(
+    gen: Generation, lexical: LexicalIndex, query_vector: np.ndarray, query: str, k: int, settings: Settings
+) -> list[Hit]:
+    n = gen.faiss_index.ntotal
+    if n == 0 or k <= 0:
+        return []
+    m = min(max(settings.candidates, k), n)
+    scores, rows = _faiss_search(gen.faiss_index, query_vector, m)
+    dense = {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+
+    lex = lexical.scores(query)
+    lex_max = float(lex.max()) if lex.size else 0.0
+    if lex_max > 0:
+        top = np.argpartition(-lex, min(m, n) - 1)[:m]
+        missing = [int(r) for r in top if int(r) not in dense and lex[r] > 0]
+        if missing:
+            vecs = gen.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
+            dense.update(zip(missing, (vecs @ query_vector).tolist()))
+
+    hits = []
+    for row, d in dense.items():
+        p = gen.passages[row]
+        sims = gen.sentence_vectors[p["sent_lo"] : p["sent_hi"]] @ query_vector
+        best_sentence = float(sims.max()) if sims.size else d
+        lx = float(lex[row]) / lex_max if lex_max > 0 else 0.0
+        score = settings.dense_weight * d + settings.sentence_weight * best_sentence + settings.lexical_weight * lx
+        hits.append(Hit(row, score, d, best_sentence, lx))
+    hits.sort(key=lambda h: -h.score)
+    return hits[:k]

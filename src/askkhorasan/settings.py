@@ -1,0 +1,49 @@
+"""How an index is built and searched: one dataclass, written into every manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+FORMAT_VERSION = 1
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Chunking: a passage's word pieces, with the context line embedded before it, stay
+    # within the model window; a paragraph that fits is one passage.
+    max_tokens: int = 200
+    min_tokens: int = 48  # a shorter paragraph joins its neighbour in the same section
+    overlap_sentences: int = 1  # sentences a split paragraph's windows share
+    context_in_embedding: bool = True  # embed "title — section" before the passage text
+    max_sentence_tokens: int = 120  # a longer run-on "sentence" is cut at word boundaries
+
+    # Retrieval: weights of the fused scores, tuned with bench/tune_retrieval.py
+    dense_weight: float = 1.0
+    sentence_weight: float = 0.5
+    lexical_weight: float = 0.35
+    candidates: int = 50
+
+    def build_fields(self) -> dict:
+        """The settings that shape what is stored; an index built with others must be rebuilt."""
+        return {
+            "max_tokens": self.max_tokens,
+            "min_tokens": self.min_tokens,
+            "overlap_sentences": self.overlap_sentences,
+            "context_in_embedding": self.context_in_embedding,
+            "max_sentence_tokens": self.max_sentence_tokens,
+        }
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+DEFAULT_SETTINGS = Settings()

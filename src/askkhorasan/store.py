@@ -1,0 +1,262 @@
+"""The index folder: generations written whole, then switched to atomically.
+
+    index/
+      CURRENT                 the name of the generation in use
+      g-<time>-<id>/          one complete index
+        manifest.json         format, model and weights hash, settings, sources, file hashes
+        passages.faiss        FAISS's own file: one vector per passage
+        passages.jsonl        one passage per line, in vector order
+        sentences.npy         one vector per sentence (float32)
+        sentence_spans.npy    (start, end) of each sentence in its document text
+        documents.jsonl       one source per line: hash, title, date, publisher
+        lexical/              the BM25 index, as bm25s saves it
+
+A build writes a new generation beside the old one and only then rewrites
+CURRENT, so a build that dies at any point leaves the previous index serving.
+No pickle anywhere: everything is JSON, NumPy arrays or FAISS's format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from .settings import FORMAT_VERSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
+
+log = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+FILES = ("passages.faiss", "passages.jsonl", "sentences.npy", "sentence_spans.npy", "documents.jsonl")
+LEXICAL = "lexical"
+KEEP_GENERATIONS = 2  # the current one and the one before, for readers still on it
+
+
+@dataclass
+class Generation:
+    """Everything one index generation holds, loaded."""
+
+    path: Path
+    manifest: dict
+    faiss_index: faiss.Index
+    passages: list[dict]
+    documents: list[dict]
+    sentence_vectors: np.ndarray
+    sentence_spans: np.ndarray
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_dict(self.manifest.get("settings", {}))
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"run `askkhorasan build --index {index_dir}` to rebuild it"
+
+
+def current_generation(index_dir: Path) -> Path:
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexMissingError(f"no index at {index_dir} — run `askkhorasan build --index {index_dir}`")
+    name = pointer.read_text(encoding="utf-8").strip()
+    path = index_dir / name
+    if not name or "/" in name or not path.is_dir():
+        raise IndexCorruptError(f"{pointer} names no generation ({name!r}) — {rebuild_hint(index_dir)}")
+    return path
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = current_generation(index_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc} — {rebuild_hint(index_dir)}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"{path} is not a manifest — {rebuild_hint(index_dir)}")
+    check_compatible(manifest, index_dir)
+    return manifest
+
+
+def check_compatible(manifest: dict, index_dir: Path) -> None:
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise IndexCorruptError(f"the manifest in {index_dir} has no format version — {rebuild_hint(index_dir)}")
+    if version > FORMAT_VERSION:
+        raise IndexIncompatibleError(
+            f"the index at {index_dir} has format {version}, newer than this askkhorasan reads ({FORMAT_VERSION}) — "
+            f"upgrade askkhorasan, or {rebuild_hint(index_dir)}"
+        )
+    if version < FORMAT_VERSION:
+        raise IndexIncompatibleError(
+            f"the index at {index_dir} has the old format {version} — {rebuild_hint(index_dir)}"
+        )
+    model = manifest.get("model", {})
+    if model.get("name") != MODEL_NAME or model.get("weights_sha256") != MODEL_WEIGHTS_SHA256:
+        raise IndexIncompatibleError(
+            f"the index at {index_dir} was built with another model ({model.get('name')}, weights "
+            f"{str(model.get('weights_sha256'))[:12]}…) — {rebuild_hint(index_dir)}"
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_generation(index_dir: str | Path) -> Generation:
+    """Load the current generation, checking every file against the manifest."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    gen = current_generation(index_dir)
+    for name, expected in manifest.get("files", {}).items():
+        path = gen / name
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing — {rebuild_hint(index_dir)}")
+        if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
+    try:
+        index = faiss.read_index(str(gen / "passages.faiss"))
+        passages = _read_jsonl(gen / "passages.jsonl")
+        documents = _read_jsonl(gen / "documents.jsonl")
+        vectors = np.load(gen / "sentences.npy", allow_pickle=False)
+        spans = np.load(gen / "sentence_spans.npy", allow_pickle=False)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise IndexCorruptError(f"cannot load the index at {gen}: {exc} — {rebuild_hint(index_dir)}") from exc
+    counts = manifest.get("counts", {})
+    if not (index.ntotal == len(passages) == counts.get("passages")) or len(vectors) != len(spans):
+        raise IndexCorruptError(f"the files of {gen} disagree on their sizes — {rebuild_hint(index_dir)}")
+    return Generation(gen, manifest, index, passages, documents, vectors, spans)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    _write_bytes(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+
+
+class BuildLock:
+    """One build at a time per index folder."""
+
+    def __init__(self, index_dir: Path):
+        self.path = index_dir / ".lock"
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = self.path.open("a")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise AskKhorasanError(f"another build is writing {self.path.parent} — wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def write_generation(
+    index_dir: str | Path,
+    *,
+    manifest: dict,
+    faiss_index: faiss.Index,
+    passages: list[dict],
+    documents: list[dict],
+    sentence_vectors: np.ndarray,
+    sentence_spans: np.ndarray,
+    lexical,
+) -> str:
+    """Write a complete generation, then make it current. Returns its name."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"g-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    tmp = index_dir / f".building-{name}"
+    tmp.mkdir()
+    try:
+        faiss.write_index(faiss_index, str(tmp / "passages.faiss"))
+        _write_jsonl(tmp / "passages.jsonl", passages)
+        _write_jsonl(tmp / "documents.jsonl", documents)
+        with (tmp / "sentences.npy").open("wb") as fh:
+            np.save(fh, sentence_vectors.astype(np.float32), allow_pickle=False)
+        with (tmp / "sentence_spans.npy").open("wb") as fh:
+            np.save(fh, sentence_spans.astype(np.int64), allow_pickle=False)
+        lexical.save(tmp / LEXICAL)
+        files = {}
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            files[str(path.relative_to(tmp))] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name, "files": files}
+        _write_bytes(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+        _fsync_dir(tmp)
+        final = index_dir / name
+        os.rename(tmp, final)
+        pointer_tmp = index_dir / f".{CURRENT}.{name}"
+        _write_bytes(pointer_tmp, (name + "\n").encode())
+        os.replace(pointer_tmp, index_dir / CURRENT)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, keep=name)
+    return name
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Remove half-written generations and all but the newest few complete ones."""
+    generations = sorted((p for p in index_dir.glob("g-*") if p.is_dir()), key=lambda p: p.name)
+    for old in generations[:-KEEP_GENERATIONS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in index_dir.glob(".building-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+    for pointer in index_dir.glob(f".{CURRENT}.*"):
+        pointer.unlink(missing_ok=True)
+
+
+def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, faiss_type: str) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": {"name": MODEL_NAME, "weights_sha256": MODEL_WEIGHTS_SHA256, "dimension": 384},
+        "settings": settings.to_dict(),
+        "faiss": {"type": faiss_type},
+        "counts": counts,
+        "sources": sources,
+    }
