@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from .index import open_index
+from .question import prepare_question
 from .readers import read_document
 from .types import Passage
 
 
 def search(query: str, k: int = 5, index_dir: str | Path = "index") -> list[Passage]:
     """The `k` passages of the index that best answer `query`, best first."""
+    prepare_question(query)  # a bad question is refused before anything is loaded
     return open_index(index_dir).search(query, k)
 
 

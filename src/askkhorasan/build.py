@@ -159,15 +159,17 @@ def build_index(
         duplicates: list[tuple[str, str]] = []
         warnings: list[str] = []
         seen: dict[str, str] = {}
+        failed_hashes: dict[str, str | None] = {}
         sources: dict[str, str] = {}
         for n, cf in enumerate(files, 1):
             if progress:
                 progress("read", n, len(files))
+            doc_hash = None
             try:
                 data = cf.path.read_bytes()
+                doc_hash = file_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{cf.source}: unsupported file type; supported: {', '.join(SUPPORTED)}")
-                doc_hash = file_sha256(data)
                 if doc_hash in seen:
                     duplicates.append((cf.source, seen[doc_hash]))
                     continue
@@ -176,10 +178,16 @@ def build_index(
                     rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
             except SourceError as exc:
                 failed.append(SourceFailure(cf.source, str(exc)))
+                failed_hashes[cf.source] = doc_hash
                 log.warning("skipped %s", exc)
                 continue
             except OSError as exc:
                 failed.append(SourceFailure(cf.source, f"{cf.source}: cannot read the file ({exc.strerror or exc})"))
+                continue
+            except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
+                log.exception("reading %s failed", cf.source)
+                failed.append(SourceFailure(cf.source, f"{cf.source}: could not be read ({type(exc).__name__}: {exc})"))
+                failed_hashes[cf.source] = doc_hash
                 continue
             seen[doc_hash] = cf.source
             sources[cf.source] = doc_hash
@@ -193,7 +201,11 @@ def build_index(
                 + (" (the previous index is untouched)" if previous else "")
             )
         _embed_missing(docs, embedder, progress)
-        generation = _write(index_dir, docs, sources, settings, progress)
+        extra = {
+            "failed": {f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason} for f in failed},
+            "duplicates": {dup: original for dup, original in duplicates},
+        }
+        generation = _write(index_dir, docs, sources, settings, progress, extra)
 
     added = tuple(s for s in sources if s not in old_sources)
     updated = tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s])
@@ -229,7 +241,7 @@ def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress 
         s += len(d.sentence_texts)
 
 
-def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress) -> str:
+def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress, extra: dict) -> str:
     if progress:
         progress("write", 0, 1)
     passages: list[dict] = []
@@ -247,7 +259,7 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
         index_dir,
-        manifest=new_manifest(settings, sources, counts, faiss_type),
+        manifest=new_manifest(settings, sources, counts, faiss_type) | extra,
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],

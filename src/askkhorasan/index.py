@@ -10,6 +10,7 @@ from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .question import prepare_question
 from .retrieve import Hit, hybrid_search
+from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
 from .types import Passage
 
@@ -19,11 +20,13 @@ log = logging.getLogger(__name__)
 class Index:
     """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself."""
 
-    def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None):
+    def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None,
+                 settings: Settings | None = None):
         self.index_dir = Path(index_dir)
-        self.embedder = embedder or shared_embedder()
+        self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
         self._state: tuple[Generation, LexicalIndex] = self._load()
+        self.embedder = embedder or shared_embedder()
 
     def _load(self) -> tuple[Generation, LexicalIndex]:
         gen = load_generation(self.index_dir)
@@ -59,7 +62,7 @@ class Index:
     def _hits(self, question: str, k: int) -> tuple[Generation, list[Hit], object]:
         gen, lexical = self._current()
         vector = self.embedder.encode_query(question)
-        return gen, hybrid_search(gen, lexical, vector, question, k, gen.settings), vector
+        return gen, hybrid_search(gen, lexical, vector, question, k, self.settings), vector
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The `k` passages that best answer `query`, best first."""

@@ -8,13 +8,27 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 _stemmer = Stemmer.Stemmer("english")
+
+# bm25s's own English list has 33 words and keeps "what", "which", "did", "about": the words
+# every question is made of. scikit-learn's list drops those; a few content words it also
+# lists ("system", "computer", "fire", "bill", ...) stay searchable.
+_KEEP = {
+    "system", "computer", "fire", "bill", "call", "describe", "interest", "found", "find", "detail",
+    "mill", "amount", "bottom", "top", "front", "back", "side", "full", "empty", "part", "name",
+    "move", "show", "fill", "serious", "first", "last", "one", "two", "three", "four", "five",
+    "six", "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty", "forty", "fifty",
+    "sixty", "hundred", "cry", "thick", "thin", "con", "un", "de", "co",
+}
+STOPWORDS = sorted((set(ENGLISH_STOP_WORDS) | {"did", "does", "doing", "done", "s"}) - _KEEP)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer, return_ids=False, show_progress=False)
 
 
 class LexicalIndex:

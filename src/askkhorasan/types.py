@@ -133,7 +133,11 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class SourceStatus:
-    """A source's state against the index: "indexed", "new", "changed" or "missing"."""
+    """A source's state against the index.
+
+    "indexed", "failed" (unreadable, unchanged since), "duplicate" (of an indexed source),
+    or, needing a build: "new", "changed", "missing".
+    """
 
     source: str
     state: str
@@ -158,7 +162,7 @@ class IndexStatus:
 
     @property
     def stale(self) -> bool:
-        return not self.exists or any(s.state != "indexed" for s in self.sources)
+        return not self.exists or any(s.state in ("new", "changed", "missing") for s in self.sources)
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

@@ -1,0 +1,182 @@
+"""The `askkhorasan` command.
+
+Exit codes: 0 success; 1 an error the message explains (no index, bad question...);
+2 a usage error; 3 done, but something needs attention (a build that skipped
+sources, a stale index in `status`, a question the sources do not answer).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import AskKhorasanError
+
+EXIT_ERROR = 1
+EXIT_ATTENTION = 3
+
+corpus_option = click.option(
+    "--corpus", "corpus_dir", default="corpus", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Folder of source files.",
+)
+index_option = click.option(
+    "--index", "index_dir", default="index", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Folder the index lives in.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class _Group(click.Group):
+    """Turns the errors a user can cause into one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AskKhorasanError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the library does.")
+@click.version_option(package_name="askkhorasan")
+def main(verbose: bool) -> None:
+    """Cited, verbatim answers to questions about ISKP from a folder of sources.
+
+    Put .txt and .md files in corpus/, run `askkhorasan build`, then ask.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
+    )
+
+
+@main.command()
+@corpus_option
+@index_option
+@click.option("--force", is_flag=True, help="Re-embed every source, not only new and changed ones.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@json_option
+def build(corpus_dir: Path, index_dir: Path, force: bool, quiet: bool, as_json: bool) -> None:
+    """Index the files in the corpus folder (only new and changed ones are embedded)."""
+    from .build import build_index
+
+    report = build_index(corpus_dir, index_dir, force=force, progress=None if quiet else _ProgressBars())
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        click.echo(
+            f"Indexed {len(report.added) + len(report.updated) + len(report.unchanged)} sources "
+            f"({report.passages} passages, {report.embedded_passages} embedded now) into {index_dir} "
+            f"in {report.seconds:.1f}s: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed."
+        )
+        for dup, original in report.duplicates:
+            click.echo(f"  duplicate: {dup} is the same file as {original}; indexed once")
+        for warning in report.warnings:
+            click.echo(f"  warning: {warning}")
+        for failure in report.failed:
+            click.echo(f"  skipped: {failure.reason}", err=True)
+    if report.failed:
+        sys.exit(EXIT_ATTENTION)
+
+
+class _ProgressBars:
+    """tqdm bars for the stages build_index reports."""
+
+    labels = {"read": "reading sources", "embed": "embedding", "write": "writing index"}
+
+    def __init__(self):
+        self.bars = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=self.labels.get(stage, stage), file=sys.stderr, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
+@index_option
+@json_option
+def search(query: str, k: int, index_dir: Path, as_json: bool) -> None:
+    """The passages that best answer QUERY, best first, with citations."""
+    from .api import search as run_search
+
+    passages = run_search(query, k=k, index_dir=index_dir)
+    if as_json:
+        _echo_json([p.to_dict() for p in passages])
+        return
+    for rank, p in enumerate(passages, 1):
+        where = ", ".join(x for x in (p.title or p.source, p.section, f"p. {p.page}" if p.page else None) if x)
+        click.echo(f"[{rank}] {where}  ({p.source} {p.start}-{p.end}, score {p.score:.3f})")
+        click.echo(click.wrap_text(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
+        click.echo()
+
+
+@main.command()
+@corpus_option
+@index_option
+@json_option
+def status(corpus_dir: Path, index_dir: Path, as_json: bool) -> None:
+    """What is indexed, and what changed in the corpus since the last build."""
+    from .status import index_status
+
+    st = index_status(corpus_dir, index_dir)
+    if as_json:
+        _echo_json(st.to_dict())
+    else:
+        if not st.exists:
+            click.echo(f"No usable index at {index_dir}: {st.problem}")
+        else:
+            click.echo(f"Index {index_dir}: {st.passages} passages, model {st.model}, built {st.built_at}")
+        for s in st.sources:
+            meta = "; ".join(x for x in (s.title, s.date, s.publisher) if x)
+            extra = f" — {meta}" if meta else ""
+            count = f" ({s.passages} passages)" if s.state == "indexed" else ""
+            click.echo(f"  {s.state:<9} {s.source}{count}{extra}")
+        click.echo("Stale: run `askkhorasan build`." if st.stale else "Up to date.")
+    if st.stale:
+        sys.exit(EXIT_ATTENTION)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--start", type=int, default=None, help="Print only the text from this offset...")
+@click.option("--end", type=int, default=None, help="...to this one: check a citation's span.")
+def text(path: Path, start: int | None, end: int | None) -> None:
+    """The document text of a source: the text that citation offsets index into."""
+    from .api import document_text
+
+    click.echo(document_text(path)[start:end])
+
+
+@main.command()
+@corpus_option
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7860, show_default=True, type=int)
+def serve(corpus_dir: Path, index_dir: Path, host: str, port: int) -> None:
+    """Start the browser app (building the index first if it is missing or stale)."""
+    from .webapp import serve as run_app
+
+    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()
