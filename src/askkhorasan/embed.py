@@ -74,7 +74,7 @@ class Embedder:
         if not texts:
             return []
         with self._lock:
-            ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+            ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:

@@ -63,3 +63,48 @@ class RetrievalScores:
             "questions": self.n, "hit@1": round(self.hit_at(1), 3), "hit@3": round(self.hit_at(3), 3),
             "hit@5": round(self.hit_at(5), 3), "mrr@10": round(self.mrr_at(10), 3),
         }
+
+
+@dataclass
+class AnswerScores:
+    answerable: int = 0
+    correct: int = 0
+    refused_answerable: int = 0
+    unanswerable: int = 0
+    refused_unanswerable: int = 0
+
+    def summary(self) -> dict:
+        return {
+            "answer_accuracy": round(self.correct / max(1, self.answerable), 3),
+            "refused_answerable": round(self.refused_answerable / max(1, self.answerable), 3),
+            "unanswerable": self.unanswerable,
+            "refused_unanswerable": round(self.refused_unanswerable / max(1, self.unanswerable), 3),
+        }
+
+
+def evaluate_index(index, questions: list[EvalQuestion], report=None) -> dict:
+    """Retrieval and answer figures of an Index on questions; per-question rows go to `report`."""
+    retrieval = RetrievalScores()
+    answers = AnswerScores()
+    for q in questions:
+        answer = index.ask(q.question, k=10)
+        if q.answers is None:
+            answers.unanswerable += 1
+            answers.refused_unanswerable += not answer.found
+            correct = None
+            rank = None
+        else:
+            rank = first_hit([p.text for p in answer.passages], q.answers)
+            retrieval.add(rank)
+            answers.answerable += 1
+            correct = answer.found and any(a in answer.text for a in q.answers)
+            answers.correct += bool(correct)
+            answers.refused_answerable += not answer.found
+        if report is not None:
+            report.append({
+                "question": q.question, "expected": q.answers, "found": answer.found,
+                "answer": answer.text, "confidence": answer.confidence, "correct": correct,
+                "passage_rank": None if rank is None else rank + 1,
+                "citation": answer.citations[0].to_dict() if answer.citations else None,
+            })
+    return {**retrieval.summary(), **answers.summary()}

@@ -9,10 +9,11 @@ from pathlib import Path
 from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .question import prepare_question
-from .retrieve import Hit, hybrid_search
+from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
+from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
-from .types import Passage
+from .types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,15 @@ class Index:
         self.index_dir = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        self._state: tuple[Generation, LexicalIndex] = self._load()
+        self._state = self._load()
         self.embedder = embedder or shared_embedder()
 
-    def _load(self) -> tuple[Generation, LexicalIndex]:
+    def _load(self) -> tuple[Generation, LexicalIndex, SentenceTable]:
         gen = load_generation(self.index_dir)
-        return gen, LexicalIndex.load(gen.path / LEXICAL)
+        lexical = LexicalIndex.load(gen.path / LEXICAL)
+        return gen, lexical, SentenceTable(gen, lexical)
 
-    def _current(self) -> tuple[Generation, LexicalIndex]:
+    def _current(self) -> tuple[Generation, LexicalIndex, SentenceTable]:
         """The loaded generation, reloaded first if a build has switched CURRENT since."""
         state = self._state
         try:
@@ -59,23 +61,26 @@ class Index:
     def manifest(self) -> dict:
         return self.generation.manifest
 
-    def _hits(self, question: str, k: int) -> tuple[Generation, list[Hit], object]:
-        gen, lexical = self._current()
-        vector = self.embedder.encode_query(question)
-        return gen, hybrid_search(gen, lexical, vector, question, k, self.settings), vector
-
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The `k` passages that best answer `query`, best first."""
         query, _ = prepare_question(query)
-        gen, hits, _ = self._hits(query, max(1, int(k)))
+        gen, lexical, _ = self._current()
+        vector = self.embedder.encode_query(query)
+        hits = hybrid_search(gen, lexical, vector, query, max(1, int(k)), self.settings)
         return [to_passage(gen.passages[h.row], h.score) for h in hits]
 
+    def candidates(self, question: str, k: int = 5) -> tuple[Generation, SentenceTable, list[Hit], list[Candidate]]:
+        """The search hits and every sentence of the best of them, scored as answers, best first."""
+        gen, lexical, table = self._current()
+        vector = self.embedder.encode_query(question)
+        hits = hybrid_search(gen, lexical, vector, question, max(k, TOP_PASSAGES), self.settings)
+        return gen, table, hits, score_candidates(gen, table, question, vector, hits)
 
-def to_passage(row: dict, score: float) -> Passage:
-    return Passage(
-        text=row["text"], score=round(float(score), 6), source=row["source"], title=row["title"],
-        section=row["section"], page=row["page"], start=row["start"], end=row["end"], chunk_id=row["chunk_id"],
-    )
+    def ask(self, question: str, k: int = 5) -> Answer:
+        """A verbatim, cited answer from the sources, or found=False with the nearest passages."""
+        question, note = prepare_question(question)
+        gen, table, hits, candidates = self.candidates(question, k)
+        return compose_answer(question, gen, table, hits[:k], candidates, note)
 
 
 _open: dict[Path, Index] = {}

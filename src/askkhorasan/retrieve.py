@@ -10,6 +10,7 @@ import numpy as np
 from .lexical import LexicalIndex
 from .settings import Settings
 from .store import Generation
+from .types import Passage
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,10 @@ def hybrid_search(
         hits.append(Hit(row, score, d, best_sentence, lx))
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
+
+
+def to_passage(row: dict, score: float) -> Passage:
+    return Passage(
+        text=row["text"], score=round(float(score), 6), source=row["source"], title=row["title"],
+        section=row["section"], page=row["page"], start=row["start"], end=row["end"], chunk_id=row["chunk_id"],
+    )

@@ -1,0 +1,247 @@
+"""Choosing the sentences that answer a question, copied verbatim, or saying none do.
+
+Every sentence of the best passages is scored by a small logistic model over
+features that need no generation and no extra model call: the sentence's and
+its neighbours' similarity to the question (vectors computed at build time),
+how much of the question's rarer vocabulary it shares, whether it holds the
+kind of thing the question asks for (a number, a date, a name, a reason),
+and how well its passage was retrieved. The weights were fitted on SQuAD 1.1
+dev articles other than those of the benchmark sample (bench/train_answer.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lexical import LexicalIndex, tokenize
+from .retrieve import Hit, to_passage
+from .store import Generation
+from .types import Answer, Citation
+
+# Fitted by bench/train_answer.py; order as in FEATURES.
+FEATURES = (
+    "cosine", "cosine_gap", "window_cosine", "overlap", "window_overlap", "novelty",
+    "type_match", "type_miss", "passage_score_gap", "passage_rank", "log_words",
+)
+WEIGHTS = np.array([2.0144, 1.1776, -1.6631, 2.0093, 0.9175, -1.7160, 0.2174, -0.8462, 1.5337, 1.5059, 0.5702], dtype=np.float32)
+BIAS = -4.3675
+# The answer is withheld below this probability; chosen by bench/calibrate_abstention.py.
+FOUND_THRESHOLD = 0.15
+TOP_PASSAGES = 5
+QUESTION_PENALTY = 0.25
+NEIGHBOUR_SHARE = 0.5  # a neighbour this close to the best sentence's probability joins the quote
+
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundreds?|thousands?|millions?|billions?|several|many|few)"
+_HAS_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.I)
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_HAS_TIME = re.compile(
+    rf"\b(?:1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b{_MONTHS}\b|\bcentur(?:y|ies)\b|\b(?:years?|months?|weeks?|days?) (?:ago|later|earlier|after|before)\b"
+    r"|\b(?:since|until|during|after|before|when)\b",
+    re.I,
+)
+_HAS_REASON = re.compile(
+    r"\b(?:because|due to|owing to|as a result|result of|since|so that|in order to|therefore|thus|hence|"
+    r"led to|lead to|caused?|reasons?|aims? to|seeks? to|stem(?:s|med)? from|as such|given)\b",
+    re.I,
+)
+_HAS_MANNER = re.compile(r"\b(?:by|through|via|using|with|as)\b", re.I)
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+_ANAPHOR = re.compile(
+    r"^(?:The latter|The former|This|These|That|Those|Such|It|Its|They|Their|He|She|His|Her|However|"
+    r"In addition|Furthermore|Moreover|As such|Reciprocally|Similarly|On the contrary|In response|"
+    r"Eventually|Instead|Likewise)\b"
+)
+
+
+def question_type(question: str) -> str:
+    q = question.lower()
+    if re.search(r"\bhow (?:many|much|long|old|far|large|big|often)\b|\bwhat (?:number|percentage|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (?:year|time|date|century|decade|month|day)\b|\bsince when\b|\bwhich year\b", q):
+        return "time"
+    if re.search(r"\bwhy\b|\bwhat (?:caused|led|made)\b|\bfor what reason\b", q):
+        return "reason"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
+        return "person"
+    if re.search(r"\bwhere\b|\b(?:which|what) (?:country|countries|city|cities|province|provinces|region|regions|river|place|district|districts|valley|area|state)\b", q):
+        return "place"
+    if re.search(r"^how\b|\bin what way\b", q):
+        return "manner"
+    return "other"
+
+
+def type_match(qtype: str, sentence: str, question: str) -> float | None:
+    """1 when the sentence holds what the question asks for, 0 when not, None for open questions."""
+    if qtype == "number":
+        return float(bool(_HAS_NUMBER.search(sentence)))
+    if qtype == "time":
+        return float(bool(_HAS_TIME.search(sentence)))
+    if qtype == "reason":
+        return float(bool(_HAS_REASON.search(sentence)))
+    if qtype == "manner":
+        return float(bool(_HAS_MANNER.search(sentence)))
+    if qtype in ("person", "place"):
+        asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+        return float(any(m.group(0).lower() not in asked for m in _PROPER.finditer(sentence)))
+    return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: int  # row in the generation's sentence table
+    passage: int  # row of a passage that holds it
+    rank: int  # that passage's rank in the search
+    features: np.ndarray
+    probability: float
+
+
+class SentenceTable:
+    """Per-index lookups the answer stage needs: each sentence's passage and the IDF of terms."""
+
+    def __init__(self, gen: Generation, lexical: LexicalIndex):
+        self.owner = np.full(len(gen.sentence_spans), -1, dtype=np.int64)
+        for row, p in enumerate(gen.passages):
+            span = self.owner[p["sent_lo"] : p["sent_hi"]]
+            span[span < 0] = row
+        self.idf: dict[str, float] = {}
+        if lexical.size:
+            indptr = np.asarray(lexical.retriever.scores["indptr"])
+            n = lexical.size
+            for term, tid in lexical.retriever.vocab_dict.items():
+                if term and tid + 1 < len(indptr):
+                    df = int(indptr[tid + 1] - indptr[tid])
+                    self.idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        self.default_idf = math.log(1 + (lexical.size + 0.5) / 0.5) if lexical.size else 1.0
+
+    def text(self, gen: Generation, sentence: int) -> str:
+        p = gen.passages[int(self.owner[sentence])]
+        s, e = gen.sentence_spans[sentence]
+        return p["text"][s - p["start"] : e - p["start"]]
+
+
+def _overlap(q_terms: dict[str, float], terms: set[str]) -> float:
+    total = sum(q_terms.values())
+    return sum(w for t, w in q_terms.items() if t in terms) / total if total else 0.0
+
+
+def score_candidates(
+    gen: Generation, table: SentenceTable, question: str, qvec: np.ndarray, hits: list[Hit]
+) -> list[Candidate]:
+    """Every sentence of the top passages, with its features and probability of answering."""
+    rows: list[tuple[int, int, int]] = []  # sentence, passage, rank
+    seen: set[int] = set()
+    for rank, hit in enumerate(hits[:TOP_PASSAGES]):
+        p = gen.passages[hit.row]
+        for s in range(p["sent_lo"], p["sent_hi"]):
+            if s not in seen:
+                seen.add(s)
+                rows.append((s, hit.row, rank))
+    if not rows:
+        return []
+    sent_ids = np.array([r[0] for r in rows])
+    cos = gen.sentence_vectors[sent_ids] @ qvec
+    n_sent = len(gen.sentence_spans)
+
+    def neighbour_cos(s: int, step: int) -> float:
+        t = s + step
+        if 0 <= t < n_sent and table.owner[t] >= 0 and gen.passages[int(table.owner[t])]["source"] == gen.passages[int(table.owner[s])]["source"]:
+            return float(gen.sentence_vectors[t] @ qvec)
+        return 0.0
+
+    q_tokens = tokenize([question])[0]
+    q_terms = {t: table.idf.get(t, table.default_idf) for t in q_tokens}
+    texts = [table.text(gen, s) for s, _, _ in rows]
+    sent_terms = [set(toks) for toks in tokenize(texts)]
+    qtype = question_type(question)
+    best_cos = float(cos.max())
+    top_score = hits[0].score
+    hit_score = {h.row: h.score for h in hits}
+
+    out = []
+    for i, (s, prow, rank) in enumerate(rows):
+        prev_c, next_c = neighbour_cos(s, -1), neighbour_cos(s, 1)
+        window_terms = set(sent_terms[i])
+        if i > 0 and rows[i - 1][0] == s - 1:
+            window_terms |= sent_terms[i - 1]
+        if i + 1 < len(rows) and rows[i + 1][0] == s + 1:
+            window_terms |= sent_terms[i + 1]
+        words = texts[i].split()
+        novelty = len(sent_terms[i] - set(q_tokens)) / max(1, len(sent_terms[i]))
+        match = type_match(qtype, texts[i], question)
+        f = np.array([
+            float(cos[i]),
+            float(cos[i]) - best_cos,
+            max(prev_c, next_c),
+            _overlap(q_terms, sent_terms[i]),
+            _overlap(q_terms, window_terms),
+            novelty,
+            1.0 if match == 1.0 else 0.0,
+            1.0 if match == 0.0 else 0.0,
+            hit_score[prow] - top_score,
+            1.0 / (1 + rank),
+            math.log(1 + len(words)),
+        ], dtype=np.float32)
+        z = float(f @ WEIGHTS + BIAS)
+        probability = 1 / (1 + math.exp(-z))
+        if texts[i].rstrip().endswith("?"):
+            probability *= QUESTION_PENALTY  # a sentence that asks is not an answer
+        out.append(Candidate(s, prow, rank, f, probability))
+    out.sort(key=lambda c: -c.probability)
+    return out
+
+
+NOT_FOUND_NOTE = "The sources do not answer this question. The nearest passages are shown for reference."
+MAX_CITATIONS = 3
+
+
+def _quote_span(gen: Generation, table: SentenceTable, best: Candidate, prob: dict[int, float]) -> tuple[int, int, int]:
+    """(passage row, first sentence, last sentence) of the quote: the best sentence, and one
+    neighbour when the sentence leans on the one before it or the next one answers as well."""
+    p = gen.passages[best.passage]
+    s = best.sentence
+    text = table.text(gen, s)
+    if _ANAPHOR.match(text) and s - 1 >= p["sent_lo"] and _same_paragraph(gen, p, s - 1, s):
+        return best.passage, s - 1, s
+    if s + 1 < p["sent_hi"] and prob.get(s + 1, 0.0) >= NEIGHBOUR_SHARE * best.probability and _same_paragraph(gen, p, s, s + 1):
+        return best.passage, s, s + 1
+    return best.passage, s, s
+
+
+def _same_paragraph(gen: Generation, p: dict, a: int, b: int) -> bool:
+    gap = p["text"][gen.sentence_spans[a][1] - p["start"] : gen.sentence_spans[b][0] - p["start"]]
+    return "\n\n" not in gap
+
+
+def _citation(gen: Generation, prow: int, first: int, last: int) -> Citation:
+    p = gen.passages[prow]
+    start, end = int(gen.sentence_spans[first][0]), int(gen.sentence_spans[last][1])
+    return Citation(
+        source=p["source"], title=p["title"], section=p["section"], page=p["page"],
+        start=start, end=end, quote=p["text"][start - p["start"] : end - p["start"]],
+    )
+
+
+def compose_answer(
+    question: str, gen: Generation, table: SentenceTable, hits: list[Hit], candidates: list[Candidate],
+    note: str | None = None,
+) -> Answer:
+    passages = tuple(to_passage(gen.passages[h.row], h.score) for h in hits)
+    confidence = round(candidates[0].probability, 4) if candidates else 0.0
+    if not candidates or candidates[0].probability < FOUND_THRESHOLD:
+        return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, NOT_FOUND_NOTE) if x))
+    prob = {c.sentence: c.probability for c in candidates}
+    best = candidates[0]
+    citations = [_citation(gen, *_quote_span(gen, table, best, prob))]
+    floor = max(FOUND_THRESHOLD, 0.6 * best.probability)
+    for c in candidates[1:]:
+        if len(citations) >= MAX_CITATIONS or c.probability < floor:
+            break
+        cite = _citation(gen, c.passage, c.sentence, c.sentence)
+        if any(x.source == cite.source and x.start < cite.end and cite.start < x.end for x in citations):
+            continue
+        citations.append(cite)
+    return Answer(question, True, citations[0].quote, confidence, tuple(citations), passages, note)
