@@ -1,6 +1,6 @@
 """askkhorasan: cited, verbatim answers from a folder of sources about ISKP."""
 
-from .api import document_text, search
+from .api import ask, document_text, search
 from .build import build_index
 from .errors import (
     AskKhorasanError,
@@ -17,7 +17,7 @@ from .settings import Settings
 from .types import Answer, BuildReport, Citation, Document, Passage, SourceFailure
 
 __all__ = [
-    "build_index", "search", "document_text", "Index", "open_index", "Settings",
+    "build_index", "search", "ask", "document_text", "Index", "open_index", "Settings",
     "Answer", "BuildReport", "Citation", "Document", "Passage", "SourceFailure",
     "AskKhorasanError", "CorpusError", "IndexCorruptError", "IndexIncompatibleError",
     "IndexMissingError", "ModelError", "QuestionError", "SourceError",

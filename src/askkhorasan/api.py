@@ -7,13 +7,19 @@ from pathlib import Path
 from .index import open_index
 from .question import prepare_question
 from .readers import read_document
-from .types import Passage
+from .types import Answer, Passage
 
 
 def search(query: str, k: int = 5, index_dir: str | Path = "index") -> list[Passage]:
     """The `k` passages of the index that best answer `query`, best first."""
     prepare_question(query)  # a bad question is refused before anything is loaded
     return open_index(index_dir).search(query, k)
+
+
+def ask(question: str, index_dir: str | Path = "index", k: int = 5) -> Answer:
+    """A verbatim, cited answer from the sources, or `found=False` with the nearest passages."""
+    prepare_question(question)
+    return open_index(index_dir).ask(question, k)
 
 
 def document_text(path: str | Path) -> str:

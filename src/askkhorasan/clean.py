@@ -162,13 +162,10 @@ def clean_page(paragraphs: list[str]) -> CleanPage:
             page.removed.append(text)
             continue
         if in_teasers:
-            if _is_body(text) or (i >= first_body and not _looks_like_teaser(text)):
-                in_teasers = False
-            elif _looks_like_teaser(text) or is_headline(text, max_words=20):
+            if _looks_like_teaser(text) or (is_headline(text, max_words=20) and _teaser_follows(paragraphs, i)):
                 page.removed.append(text)
                 continue
-            else:
-                in_teasers = False
+            in_teasers = False
 
         if single_line:
             date = parse_date(text)
@@ -230,6 +227,16 @@ def _split_listings(paragraphs: list[str]) -> list[str]:
         else:
             out.append(para)
     return out
+
+
+def _teaser_follows(paragraphs: list[str], i: int) -> bool:
+    """After a headline in a list of links comes a snippet, another headline, or the page's end;
+    after a section heading comes prose."""
+    rest = [p.strip() for p in paragraphs[i + 1 :] if p.strip()]
+    if not rest:
+        return True
+    nxt = remove_ad_markers(rest[0])
+    return _looks_like_teaser(nxt) or (is_headline(nxt, max_words=20) and not _is_body(nxt))
 
 
 def _looks_like_teaser(text: str) -> bool:

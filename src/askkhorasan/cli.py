@@ -130,6 +130,23 @@ def search(query: str, k: int, index_dir: Path, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("question")
+@index_option
+@json_option
+def ask(question: str, index_dir: Path, as_json: bool) -> None:
+    """A verbatim, cited answer to QUESTION from the sources (exit 3 when they do not answer)."""
+    from .api import ask as run_ask
+
+    answer = run_ask(question, index_dir=index_dir)
+    if as_json:
+        _echo_json(answer.to_dict())
+    else:
+        click.echo(answer.to_markdown())
+    if not answer.found:
+        sys.exit(EXIT_ATTENTION)
+
+
+@main.command()
 @corpus_option
 @index_option
 @json_option

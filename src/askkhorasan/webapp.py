@@ -1,0 +1,111 @@
+"""The browser app: ask a question, read the cited answer, check the passages it came from."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from .errors import AskKhorasanError  # noqa: E402
+from .index import Index, open_index  # noqa: E402
+from .question import prepare_question  # noqa: E402
+from .render import answer_html, sources_html  # noqa: E402
+from .status import index_status  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Why is the group shrouded in secrecy?",
+    "Where did TTP operatives pledge allegiance to the Islamic State?",
+    "What does the Voice of Khurasan report?",
+    "How do the Taliban view the Islamic State caliphate?",
+]
+
+CSS = """
+.ak-quote { font-size: 1.1em; border-left: 4px solid #c58b00; padding: .4em .8em; margin: .6em 0; }
+mark.ak-answer { background: #ffe08a; padding: 0 .1em; }
+.ak-not-found { padding: .6em; border: 1px solid #c0392b; border-radius: 6px; }
+.ak-note { font-style: italic; }
+.ak-sources td, .ak-sources th { padding: .2em .6em; text-align: left; }
+"""
+
+
+def ensure_index(corpus_dir: Path, index_dir: Path) -> None:
+    """Build the index first when it is missing or behind the corpus, with progress on the console."""
+    st = index_status(corpus_dir, index_dir)
+    if not st.stale:
+        return
+    from .build import build_index
+    from .cli import _ProgressBars
+
+    print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
+    report = build_index(corpus_dir, index_dir, progress=_ProgressBars())
+    print(f"askkhorasan: indexed {report.passages} passages in {report.seconds:.1f}s", file=sys.stderr)
+    for failure in report.failed:
+        print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
+
+
+def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus") -> gr.Blocks:
+    index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
+    index: Index = open_index(index_dir)
+
+    def ask_html(question: str) -> str:
+        try:
+            prepare_question(question)
+            return answer_html(index.ask(question))
+        except AskKhorasanError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def ask_json(question: str) -> dict:
+        """Ask the sources a question; returns the answer with its citations and passages."""
+        try:
+            return index.ask(question).to_dict()
+        except AskKhorasanError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def sources() -> str:
+        st = index_status(corpus_dir, index_dir)
+        line = (
+            f"{st.passages} passages from {len(index.documents)} sources; model {st.model}; built {st.built_at}; "
+            + ("the index is behind the corpus — run `askkhorasan build`." if st.stale else "up to date.")
+        )
+        return sources_html(index.documents, line)
+
+    with gr.Blocks(title="askkhorasan") as app:
+        gr.Markdown(
+            "# askkhorasan\nAsk a question about Islamic State-Khorasan. Every answer is a verbatim quote "
+            "from the sources, with its citation; when the sources do not answer, it says so."
+        )
+        with gr.Tab("Ask"):
+            with gr.Row():
+                question = gr.Textbox(label="Question", placeholder="Why is the group shrouded in secrecy?",
+                                      scale=5, max_length=5000, elem_id="ak-question")
+                ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ak-ask")
+            gr.Examples(EXAMPLES, inputs=question)
+            result = gr.HTML(elem_id="ak-result")
+            question.submit(ask_html, question, result, api_name=False)
+            ask_button.click(ask_html, question, result, api_name=False)
+        with gr.Tab("Sources"):
+            sources_view = gr.HTML(elem_id="ak-sources")
+            refresh = gr.Button("Refresh")
+            refresh.click(sources, None, sources_view, api_name=False)
+        app.load(sources, None, sources_view, api_name=False)
+        gr.api(ask_json, api_name="ask")
+    return app
+
+
+def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
+          host: str = "127.0.0.1", port: int = 7860, **launch) -> None:
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    try:
+        ensure_index(corpus_dir, index_dir)
+        app = create_app(index_dir, corpus_dir)
+    except AskKhorasanError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS, **launch)

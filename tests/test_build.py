@@ -1,0 +1,184 @@
+"""Building and loading the index: incremental, atomic, and loud about what it cannot use."""
+
+import json
+import shutil
+
+import pytest
+
+from askkhorasan import (
+    CorpusError, Index, IndexCorruptError, IndexIncompatibleError, IndexMissingError, build_index, search,
+)
+from askkhorasan.lexical import LexicalIndex
+from askkhorasan.store import load_generation
+
+from conftest import SEED
+
+NOTE = (
+    "# Field notes on recruitment\n\n"
+    "## Northern provinces\n\n"
+    "Recruiters in Badakhshan offered cash stipends to unemployed graduates of Salafi madrasas. "
+    "Local elders reported that the stipends were paid in Pakistani rupees.\n"
+)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    c = tmp_path / "corpus"
+    c.mkdir()
+    shutil.copy(SEED, c / SEED.name)
+    return c
+
+
+def test_missing_index_says_how_to_build(tmp_path):
+    with pytest.raises(IndexMissingError, match="askkhorasan build"):
+        search("anything", index_dir=tmp_path / "nowhere")
+
+
+def test_rebuild_embeds_only_what_changed(corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    first = build_index(corpus, index_dir, embedder=embedder)
+    assert first.added == (SEED.name,) and first.embedded_passages == first.passages > 10
+
+    again = build_index(corpus, index_dir, embedder=embedder)
+    assert again.unchanged == (SEED.name,) and again.embedded_passages == 0 and again.passages == first.passages
+
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+    added = build_index(corpus, index_dir, embedder=embedder)
+    assert added.added == ("notes.md",) and added.unchanged == (SEED.name,)
+    assert added.embedded_passages == 1 and added.passages == first.passages + 1
+    assert "rupees" in Index(index_dir, embedder=embedder).search("What currency were stipends paid in?", k=1)[0].text
+
+    (corpus / "notes.md").rename(corpus / "renamed.md")
+    renamed = build_index(corpus, index_dir, embedder=embedder)
+    assert renamed.added == ("renamed.md",) and renamed.removed == ("notes.md",) and renamed.embedded_passages == 0
+
+    (corpus / "renamed.md").unlink()
+    removed = build_index(corpus, index_dir, embedder=embedder)
+    assert removed.removed == ("renamed.md",) and removed.passages == first.passages
+
+
+def test_reused_rows_match_a_fresh_build(corpus, tmp_path, embedder):
+    build_index(corpus, tmp_path / "a", embedder=embedder)
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+    build_index(corpus, tmp_path / "a", embedder=embedder)
+    build_index(corpus, tmp_path / "b", embedder=embedder)
+    a, b = load_generation(tmp_path / "a"), load_generation(tmp_path / "b")
+    strip = lambda rows: sorted((p["source"], p["start"], p["end"], p["text"]) for p in rows)  # noqa: E731
+    assert strip(a.passages) == strip(b.passages)
+    assert a.sentence_vectors.shape == b.sentence_vectors.shape
+
+
+def test_bad_sources_are_reported_and_the_rest_indexed(corpus, tmp_path, embedder):
+    (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "report.docx").write_bytes(b"PK\x03\x04")
+    (corpus / "copy.txt").write_bytes(SEED.read_bytes())
+    report = build_index(corpus, tmp_path / "index", embedder=embedder)
+    reasons = {f.source: f.reason for f in report.failed}
+    assert set(reasons) == {"image.txt", "empty.txt", "report.docx"}
+    assert "binary" in reasons["image.txt"] and "empty" in reasons["empty.txt"] and "unsupported" in reasons["report.docx"]
+    assert report.added == (SEED.name,)
+    assert report.duplicates == (("copy.txt", SEED.name),)
+
+
+def test_a_failed_build_leaves_the_working_index(corpus, tmp_path, embedder, monkeypatch):
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=embedder)
+    before = (index_dir / "CURRENT").read_text()
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+
+    def explode(self, path):
+        path.mkdir(parents=True)
+        (path / "half-written").write_text("x")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(LexicalIndex, "save", explode)
+    with pytest.raises(OSError, match="disk full"):
+        build_index(corpus, index_dir, embedder=embedder)
+    monkeypatch.undo()
+    assert (index_dir / "CURRENT").read_text() == before
+    assert not list(index_dir.glob(".building-*"))
+    assert Index(index_dir, embedder=embedder).search("Tirah Valley", k=1)[0].source == SEED.name
+
+
+def test_a_corpus_with_nothing_readable_keeps_the_old_index(corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=embedder)
+    before = (index_dir / "CURRENT").read_text()
+    (corpus / SEED.name).unlink()
+    (corpus / "bad.txt").write_bytes(b"\x00\x01\x02")
+    with pytest.raises(CorpusError, match="nothing to index"):
+        build_index(corpus, index_dir, embedder=embedder)
+    assert (index_dir / "CURRENT").read_text() == before
+
+
+@pytest.fixture
+def built(corpus, tmp_path, embedder):
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    gen = load_generation(tmp_path / "index")
+    return tmp_path / "index", gen.path
+
+
+def test_truncated_file_is_detected(built, embedder):
+    index_dir, gen = built
+    data = (gen / "passages.faiss").read_bytes()
+    (gen / "passages.faiss").write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError, match="changed or truncated.*askkhorasan build"):
+        Index(index_dir, embedder=embedder)
+
+
+def test_hand_edited_passages_are_detected(built, embedder):
+    index_dir, gen = built
+    text = (gen / "passages.jsonl").read_text(encoding="utf-8")
+    (gen / "passages.jsonl").write_text(text.replace("Taliban", "Talibam", 1), encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        Index(index_dir, embedder=embedder)
+
+
+def test_missing_file_is_detected(built, embedder):
+    index_dir, gen = built
+    (gen / "sentences.npy").unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        Index(index_dir, embedder=embedder)
+
+
+@pytest.mark.parametrize("edit, error, message", [
+    (lambda m: m["model"].update(weights_sha256="0" * 64), IndexIncompatibleError, "another model"),
+    (lambda m: m["model"].update(name="intfloat/e5-small"), IndexIncompatibleError, "another model"),
+    (lambda m: m.update(format_version=99), IndexIncompatibleError, "upgrade askkhorasan"),
+    (lambda m: m.pop("format_version"), IndexCorruptError, "format"),
+])
+def test_incompatible_manifest_says_to_rebuild(built, embedder, edit, error, message):
+    index_dir, gen = built
+    manifest = json.loads((gen / "manifest.json").read_text())
+    edit(manifest)
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(error, match=message) as info:
+        Index(index_dir, embedder=embedder)
+    assert "askkhorasan build" in str(info.value)
+
+
+def test_garbage_manifest_is_detected(built, embedder):
+    index_dir, gen = built
+    (gen / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="askkhorasan build"):
+        Index(index_dir, embedder=embedder)
+
+
+def test_a_running_index_picks_up_a_rebuild(corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=embedder)
+    index = Index(index_dir, embedder=embedder)
+    assert not any("rupees" in p.text for p in index.search("stipends paid in rupees", k=3))
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+    build_index(corpus, index_dir, embedder=embedder)
+    assert "rupees" in index.search("stipends paid in rupees", k=1)[0].text
+
+
+def test_manifest_records_how_the_index_was_built(built):
+    _, gen = built
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["model"]["weights_sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert manifest["settings"]["max_tokens"] <= 254
+    assert manifest["sources"][SEED.name] and manifest["format_version"] >= 1
+    assert set(manifest["files"]) >= {"passages.faiss", "passages.jsonl", "sentences.npy", "documents.jsonl"}
