@@ -6,9 +6,9 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..types import Document
-from . import markdown, text
+from . import html, markdown, pdf, text
 
-READERS = {suffix: module for module in (text, markdown) for suffix in module.SUFFIXES}
+READERS = {suffix: module for module in (text, markdown, pdf, html) for suffix in module.SUFFIXES}
 SUPPORTED = tuple(sorted(READERS))
 
 
@@ -22,6 +22,8 @@ def read_bytes(data: bytes, source: str, suffix: str) -> Document:
         raise SourceError(
             f"{source}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}"
         )
+    if not data.strip():
+        raise SourceError(f"{source}: the file is empty")
     return module.read(data, source)
 
 
