@@ -17,7 +17,10 @@ def article_filename(title: str) -> str:
 
 def write_corpus(squad_path: Path, corpus_dir: Path) -> list[dict]:
     """Write the articles as text files; return the questions, each with its article's file."""
-    data = json.loads(Path(squad_path).read_text(encoding="utf-8"))["data"]
+    return write_corpus_articles(json.loads(Path(squad_path).read_text(encoding="utf-8"))["data"], corpus_dir)
+
+
+def write_corpus_articles(data: list[dict], corpus_dir: Path) -> list[dict]:
     corpus_dir.mkdir(parents=True, exist_ok=True)
     questions = []
     for article in data:

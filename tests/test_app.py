@@ -179,3 +179,26 @@ def test_concurrent_questions_get_their_own_answers(app_url, embedder):
     assert len(results) == 24
     for question, text in results:
         assert text == expected[question], question
+
+
+def test_upload_adds_a_document_and_refreshes_the_index(app_url, browser, tmp_path):
+    url, root = app_url
+    note = tmp_path / "courier notes.md"
+    note.write_text("# Courier notes\n\n## Nuristan\n\nCouriers in Nuristan carry messages on motorbikes "
+                    "along the Pech road, according to a local elder.\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(url)
+    page.get_by_role("tab", name="Sources").click()
+    page.set_input_files("#ak-upload input[type=file]", str(note))
+    page.wait_for_timeout(1000)
+    page.click("#ak-add")
+    page.wait_for_selector(".ak-build-report", timeout=120_000)
+    assert "courier_notes.md" in page.inner_text(".ak-build-report") or "courier notes.md" in page.inner_text(".ak-build-report")
+    assert "Courier notes" in page.inner_text(".ak-sources")
+    page.get_by_role("tab", name="Ask").click()
+    page.fill("#ak-question textarea", "How do couriers in Nuristan carry messages?")
+    page.click("#ak-ask")
+    page.wait_for_selector(".ak-quote", timeout=60_000)
+    assert "on motorbikes" in page.inner_text(".ak-quote")
+    page.close()
+    assert any(p.name.startswith("courier") for p in (root / "corpus").iterdir())

@@ -74,7 +74,20 @@ class _DocRows:
     sentence_texts: list[str] = field(default_factory=list)
 
 
-def _previous(index_dir: Path, settings: Settings) -> Generation | None:
+@dataclass
+class _Previous:
+    """The current generation, with its rows grouped by source content hash for reuse."""
+
+    gen: Generation
+    rows: dict[str, list[int]]
+    documents: dict[str, dict]
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self.gen.manifest.get("sources", {})
+
+
+def _previous(index_dir: Path, settings: Settings) -> _Previous | None:
     """The current generation, if its stored rows can be reused under these settings."""
     try:
         gen = load_generation(index_dir)
@@ -85,12 +98,16 @@ def _previous(index_dir: Path, settings: Settings) -> Generation | None:
     if gen.settings.build_fields() != settings.build_fields():
         log.info("chunking settings changed; re-embedding every source")
         return None
-    return gen
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(gen.passages):
+        rows.setdefault(p["doc_hash"], []).append(i)
+    return _Previous(gen, rows, {d["hash"]: d for d in gen.documents})
 
 
-def _reuse(gen: Generation, doc_hash: str, source: str) -> _DocRows | None:
-    rows = [i for i, p in enumerate(gen.passages) if p["doc_hash"] == doc_hash]
-    meta = next((d for d in gen.documents if d["hash"] == doc_hash), None)
+def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
+    gen = previous.gen
+    rows = previous.rows.get(doc_hash)
+    meta = previous.documents.get(doc_hash)
     if not rows or meta is None:
         return None
     vectors = gen.faiss_index.reconstruct_batch(np.array(rows, dtype=np.int64))
@@ -152,7 +169,7 @@ def build_index(
     embedder = embedder or shared_embedder()
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings)
-        old_sources: dict[str, str] = previous.manifest.get("sources", {}) if previous else {}
+        old_sources: dict[str, str] = previous.sources if previous else {}
 
         docs: list[_DocRows] = []
         failed: list[SourceFailure] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from .types import Answer, Citation, Passage
+from .types import Answer, BuildReport, Citation, Passage
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
@@ -109,3 +109,15 @@ def sources_html(documents: list[dict], status_line: str) -> str:
         '<table class="ak-sources"><thead><tr><th>Title</th><th>Date</th><th>Publisher</th>'
         f"<th>Passages</th><th>File</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def build_report_html(report: BuildReport, added: list[str]) -> str:
+    lines = [
+        f"Added {', '.join(added)}. The index now holds {report.passages} passages "
+        f"({report.embedded_passages} embedded now, {report.seconds:.1f}s): {len(report.added)} new, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.removed)} removed sources."
+    ]
+    lines += [f"Duplicate: {dup} is the same file as {original}; indexed once." for dup, original in report.duplicates]
+    lines += [f"Warning: {w}" for w in report.warnings]
+    lines += [f"Skipped: {f.reason}" for f in report.failed]
+    return '<div class="ak-build-report">' + "".join(f"<p>{_esc(line)}</p>" for line in lines) + "</div>"

@@ -12,11 +12,14 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from .build import build_index  # noqa: E402
 from .errors import AskKhorasanError  # noqa: E402
 from .index import Index, open_index  # noqa: E402
 from .question import prepare_question  # noqa: E402
-from .render import answer_html, sources_html  # noqa: E402
+from .readers import SUPPORTED  # noqa: E402
+from .render import answer_html, build_report_html, sources_html  # noqa: E402
 from .status import index_status  # noqa: E402
+from .upload import MAX_UPLOAD_BYTES, add_to_corpus  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ def ensure_index(corpus_dir: Path, index_dir: Path) -> None:
     st = index_status(corpus_dir, index_dir)
     if not st.stale:
         return
-    from .build import build_index
     from .cli import _ProgressBars
 
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
@@ -77,6 +79,20 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
         )
         return sources_html(index.documents, line)
 
+    def add_documents(files, progress=gr.Progress()) -> tuple[str, str]:
+        if not files:
+            raise gr.Error("Choose one or more files to add first.", print_exception=False)
+        try:
+            added = [add_to_corpus(f, corpus_dir).name for f in files]
+            labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
+            report = build_index(
+                corpus_dir, index_dir,
+                progress=lambda stage, done, total: progress(done / max(1, total), desc=labels.get(stage, stage)),
+            )
+        except AskKhorasanError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        return build_report_html(report, added), sources()
+
     with gr.Blocks(title="askkhorasan") as app:
         gr.Markdown(
             "# askkhorasan\nAsk a question about Islamic State-Khorasan. Every answer is a verbatim quote "
@@ -95,6 +111,13 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             sources_view = gr.HTML(elem_id="ak-sources")
             refresh = gr.Button("Refresh")
             refresh.click(sources, None, sources_view, api_name=False)
+            gr.Markdown("### Add documents\n.txt, .md, .pdf or .html, up to 50 MB each. "
+                        "They are copied into the corpus folder and the index is refreshed.")
+            uploads = gr.File(label="Documents", file_count="multiple", type="filepath",
+                              file_types=list(SUPPORTED), elem_id="ak-upload")
+            add_button = gr.Button("Add to corpus and refresh the index", elem_id="ak-add")
+            add_report = gr.HTML(elem_id="ak-add-report")
+            add_button.click(add_documents, uploads, [add_report, sources_view], api_name=False)
         app.load(sources, None, sources_view, api_name=False)
         gr.api(ask_json, api_name="ask")
     return app
@@ -108,4 +131,6 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
         app = create_app(index_dir, corpus_dir)
     except AskKhorasanError as exc:
         raise SystemExit(f"Error: {exc}") from None
-    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS, **launch)
+    app.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, css=CSS, max_file_size=MAX_UPLOAD_BYTES, **launch
+    )
