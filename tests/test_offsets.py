@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from askkhorasan import build_index, document_text
-from askkhorasan.chunk import chunk_document, embedding_text
+from askkhorasan.chunk import chunk_document
 from askkhorasan.index import Index
 from askkhorasan.readers import read_bytes
 from askkhorasan.settings import DEFAULT_SETTINGS, MODEL_WINDOW
@@ -33,13 +33,14 @@ def _check_chunks(doc, embedder):
     sentences, chunks = chunk_document(doc, embedder.count_tokens, DEFAULT_SETTINGS)
     for s in sentences:
         assert doc.text[s.start:s.end].strip() == doc.text[s.start:s.end] != ""
+        # what is embedded fits the model window, [CLS] and [SEP] included
+        assert len(embedder.tokenizer(doc.text[s.start:s.end], verbose=False)["input_ids"]) <= MODEL_WINDOW
     for c in chunks:
         text = doc.text[c.start:c.end]
         assert text and text == text.strip()
         assert c.start == sentences[c.first_sentence].start and c.end == sentences[c.last_sentence - 1].end
-        # what is embedded fits the model window, [CLS] and [SEP] included
-        pieces = len(embedder.tokenizer(embedding_text(c.context, text), verbose=False)["input_ids"])
-        assert pieces <= MODEL_WINDOW
+        pieces = len(embedder.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        assert pieces <= DEFAULT_SETTINGS.max_tokens
         blocks = [b for b in doc.blocks if b.kind == "paragraph" and b.start < c.end and c.start < b.end]
         assert len({(b.section, b.page) for b in blocks}) == 1, "a passage crosses a section"
     covered = {i for c in chunks for i in range(c.first_sentence, c.last_sentence)}

@@ -1,4 +1,4 @@
-"""Sentence-aware passages that fit the model window and never cross a section or page."""
+"""Sentence-aware passages that never cross a section or page, and sentences that fit the model window."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import Callable, Sequence
 
 from .sentences import sentence_spans
-from .settings import MODEL_WINDOW, Settings
+from .settings import Settings
 from .types import Document
 
 CountTokens = Callable[[Sequence[str]], list[int]]
@@ -31,7 +31,7 @@ class Chunk:
     page: int | None
     first_sentence: int  # index into the document's sentence list
     last_sentence: int  # exclusive
-    context: str  # the line embedded before the passage text
+    context: str  # "title — section": indexed for BM25 with the passage text
 
 
 def context_line(doc: Document, section: str | None) -> str:
@@ -39,7 +39,7 @@ def context_line(doc: Document, section: str | None) -> str:
     return " — ".join(parts)
 
 
-def embedding_text(context: str, text: str) -> str:
+def lexical_text(context: str, text: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
@@ -100,7 +100,7 @@ def chunk_document(doc: Document, count_tokens: CountTokens, settings: Settings)
     chunks: list[Chunk] = []
     indexed = list(zip(paragraphs, block_ranges))
     for (section, page), group in groupby(indexed, key=lambda item: (item[0].section, item[0].page)):
-        context = _fit_context(context_line(doc, section), count_tokens, settings)
+        context = context_line(doc, section)
         budget = settings.max_tokens
         pending: tuple[int, int] | None = None
 
@@ -151,14 +151,3 @@ def _windows(sentences: list[Sentence], lo: int, hi: int, budget: int, overlap: 
 def _chunk(sentences: list[Sentence], span: tuple[int, int], section, page, context) -> Chunk:
     lo, hi = span
     return Chunk(sentences[lo].start, sentences[hi - 1].end, section, page, lo, hi, context)
-
-
-def _fit_context(context: str, count_tokens: CountTokens, settings: Settings) -> str:
-    """The context line, cut so that it and a full passage fit the model window."""
-    if not settings.context_in_embedding or not context:
-        return ""
-    room = MODEL_WINDOW - 2 - settings.max_tokens - 1  # [CLS], [SEP], the newline's share
-    words = context.split()
-    while words and count_tokens([" ".join(words)])[0] > room:
-        words.pop()
-    return " ".join(words)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
@@ -13,12 +13,12 @@ MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
 
 @dataclass(frozen=True)
 class Settings:
-    # Chunking: a passage's word pieces, with the context line embedded before it, stay
-    # within the model window; a paragraph that fits is one passage.
+    # Chunking. Sentences are what the model embeds, so each stays well inside its window;
+    # a passage's vector is the length-weighted mean of its sentences' vectors. A paragraph
+    # that fits max_tokens is one passage.
     max_tokens: int = 200
     min_tokens: int = 48  # a shorter paragraph joins its neighbour in the same section
     overlap_sentences: int = 1  # sentences a split paragraph's windows share
-    context_in_embedding: bool = True  # embed "title — section" before the passage text
     max_sentence_tokens: int = 120  # a longer run-on "sentence" is cut at word boundaries
 
     # Retrieval: weights of the fused scores (passage cosine, best sentence cosine, BM25
@@ -35,7 +35,6 @@ class Settings:
             "max_tokens": self.max_tokens,
             "min_tokens": self.min_tokens,
             "overlap_sentences": self.overlap_sentences,
-            "context_in_embedding": self.context_in_embedding,
             "max_sentence_tokens": self.max_sentence_tokens,
         }
 
