@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import faiss
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
-from .embed import Embedder, shared_embedder
+from .embed import Embedder, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
-from .store import BuildLock, Generation, load_generation, new_manifest, write_generation
+from .store import BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, write_generation
 from .types import BuildReport, Document, SourceFailure
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,6 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
     meta = previous.documents.get(doc_hash)
     if not rows or meta is None:
         return None
-    vectors = gen.faiss_index.reconstruct_batch(np.array(rows, dtype=np.int64))
     lo = min(gen.passages[i]["sent_lo"] for i in rows)
     hi = max(gen.passages[i]["sent_hi"] for i in rows)
     passages = []
@@ -118,7 +116,9 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
         p.update(source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo)
         passages.append(p)
     spans = [tuple(map(int, s)) for s in gen.sentence_spans[lo:hi]]
-    return _DocRows({**meta, "source": source}, passages, vectors, spans, gen.sentence_vectors[lo:hi].copy())
+    sentence_vectors = gen.sentence_vectors[lo:hi].copy()
+    vectors = passage_vectors(passages, spans, sentence_vectors)
+    return _DocRows({**meta, "source": source}, passages, vectors, spans, sentence_vectors)
 
 
 def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
@@ -140,14 +140,6 @@ def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings)
         meta, passages, None, [(s.start, s.end) for s in sentences], None,
         sentence_texts=[doc.text[s.start : s.end] for s in sentences],
     )
-
-
-def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
-    """Exact inner-product search; cosine, since the vectors are normalized."""
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(vectors)
-    return index, "Flat"
 
 
 def build_index(
@@ -247,21 +239,6 @@ def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress 
         d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
         at += len(d.sentence_texts)
         d.passage_vectors = passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors)
-
-
-def passage_vectors(passages: list[dict], spans: list[tuple[int, int]], sentence_vectors: np.ndarray) -> np.ndarray:
-    """The mean of each passage's sentence vectors, weighted by sentence length, normalized.
-
-    Sentences are embedded on their own (the answer stage needs their vectors); averaging
-    them matched embedding whole passages on the benchmarks and halves the model's work.
-    """
-    out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
-    lengths = np.array([e - s for s, e in spans], dtype=np.float32)
-    for i, p in enumerate(passages):
-        lo, hi = p["sent_lo"], p["sent_hi"]
-        v = (sentence_vectors[lo:hi] * lengths[lo:hi, None]).sum(axis=0)
-        out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return out
 
 
 def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress, extra: dict) -> str:

@@ -116,3 +116,18 @@ def shared_embedder() -> Embedder:
             log.info("loading %s", MODEL_NAME)
             _shared = Embedder()
         return _shared
+
+
+def passage_vectors(passages: list[dict], spans, sentence_vectors: np.ndarray) -> np.ndarray:
+    """The mean of each passage's sentence vectors, weighted by sentence length, normalized.
+
+    Sentences are embedded on their own (the answer stage needs their vectors); averaging
+    them matched embedding whole passages on the benchmarks and halves the model's work.
+    """
+    out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
+    lengths = np.array([e - s for s, e in spans], dtype=np.float32)
+    for i, p in enumerate(passages):
+        lo, hi = p["sent_lo"], p["sent_hi"]
+        v = (sentence_vectors[lo:hi] * lengths[lo:hi, None]).sum(axis=0)
+        out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out

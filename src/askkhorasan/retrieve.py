@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from .embed import passage_vectors
 from .lexical import LexicalIndex
 from .settings import Settings
 from .store import Generation
@@ -22,7 +23,7 @@ class Hit:
     lexical: float
 
 
-def _faiss_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def faiss_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     # One thread is 2-4x faster for a single query; the setting is per calling thread,
     # so it is set around each search and put back for torch, which shares the pool.
     threads = faiss.omp_get_max_threads()
@@ -40,7 +41,7 @@ def hybrid_search(
     if n == 0 or k <= 0:
         return []
     m = min(max(settings.candidates, k), n)
-    scores, rows = _faiss_search(gen.faiss_index, query_vector, m)
+    scores, rows = faiss_search(gen.faiss_index, query_vector, m)
     dense = {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
 
     lex = lexical.scores(query)
@@ -49,7 +50,7 @@ def hybrid_search(
         top = np.argpartition(-lex, min(m, n) - 1)[:m]
         missing = [int(r) for r in top if int(r) not in dense and lex[r] > 0]
         if missing:
-            vecs = gen.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
+            vecs = passage_vectors([gen.passages[r] for r in missing], gen.sentence_spans, gen.sentence_vectors)
             dense.update(zip(missing, (vecs @ query_vector).tolist()))
 
     hits = []

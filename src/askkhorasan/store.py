@@ -135,6 +135,7 @@ def load_generation(index_dir: str | Path) -> Generation:
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
     try:
         index = faiss.read_index(str(gen / "passages.faiss"))
+        tune_faiss_index(index)
         passages = _read_jsonl(gen / "passages.jsonl")
         documents = _read_jsonl(gen / "documents.jsonl")
         vectors = np.load(gen / "sentences.npy", allow_pickle=False)
@@ -260,3 +261,29 @@ def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, fais
         "counts": counts,
         "sources": sources,
     }
+
+
+FLAT_LIMIT = 50_000  # exact search up to here (about 2.5 ms a query); IVF past it: bench/bench_scale.py
+
+
+def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
+    """Exact inner product (cosine: the vectors are normalized) for a small corpus; IVF past FLAT_LIMIT."""
+    n, dim = vectors.shape
+    if n <= FLAT_LIMIT:
+        index = faiss.IndexFlatIP(dim)
+        spec = "Flat"
+    else:
+        spec = f"IVF{int(4 * np.sqrt(n))},Flat"
+        index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).choice(n, min(n, 100_000), replace=False)]
+        index.train(sample)
+    if n:
+        index.add(vectors)
+    tune_faiss_index(index)
+    return index, spec
+
+
+def tune_faiss_index(index: faiss.Index) -> None:
+    """Search-time settings, which FAISS does not store in its file."""
+    if isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
+        faiss.extract_index_ivf(index).nprobe = 32
