@@ -89,5 +89,36 @@ def test_missing_corpus_says_what_to_do(tmp_path):
 
 def test_help_lists_the_commands():
     result = run("--help")
-    for command in ("build", "search", "ask", "status", "serve", "text"):
+    for command in ("build", "search", "ask", "status", "serve", "text", "eval"):
         assert command in result.output
+
+
+def test_eval_prints_figures_and_writes_a_report(folders, tmp_path):
+    from conftest import DATA
+
+    report = tmp_path / "report.jsonl"
+    result = run("eval", DATA / "seed_questions.jsonl", "--index", folders / "index", "--report", report, "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["hit@3"] >= 0.95 and figures["answer_accuracy"] >= 0.85 and figures["refused_unanswerable"] == 1.0
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    assert len(rows) == 27 and {"question", "expected", "found", "answer", "correct", "passage_rank", "citation"} <= set(rows[0])
+
+
+def test_eval_reads_squad_format(folders, tmp_path):
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": [
+        {"question": "Where did TTP operatives pledge allegiance to the Islamic State?", "answers": [{"text": "Tirah Valley"}]},
+        {"question": "What is the capital of Australia?", "answers": [], "is_impossible": True},
+    ]}]}]}
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(squad))
+    result = run("eval", path, "--index", folders / "index", "--report", tmp_path / "r.jsonl", "--json")
+    figures = json.loads(result.output)
+    assert figures["questions"] == 1 and figures["hit@1"] == 1.0 and figures["unanswerable"] == 1
+
+
+def test_eval_rejects_a_malformed_file_with_the_line(folders, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok?", "answers": ["x"]}\n{"answers": 3}\n')
+    result = run("eval", bad, "--index", folders / "index")
+    assert result.exit_code == 1 and "line 2" in result.output

@@ -2,6 +2,7 @@
 
 from .api import ask, document_text, search
 from .build import build_index
+from .evaluate import evaluate
 from .errors import (
     AskKhorasanError,
     CorpusError,
@@ -17,7 +18,7 @@ from .settings import Settings
 from .types import Answer, BuildReport, Citation, Document, Passage, SourceFailure
 
 __all__ = [
-    "build_index", "search", "ask", "document_text", "Index", "open_index", "Settings",
+    "build_index", "search", "ask", "evaluate", "document_text", "Index", "open_index", "Settings",
     "Answer", "BuildReport", "Citation", "Document", "Passage", "SourceFailure",
     "AskKhorasanError", "CorpusError", "IndexCorruptError", "IndexIncompatibleError",
     "IndexMissingError", "ModelError", "QuestionError", "SourceError",

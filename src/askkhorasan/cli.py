@@ -146,6 +146,32 @@ def ask(question: str, index_dir: Path, as_json: bool) -> None:
         sys.exit(EXIT_ATTENTION)
 
 
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@index_option
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("eval-report.jsonl"), show_default=True, help="Per-question results, as JSON Lines.")
+@json_option
+def evaluate_command(questions: Path, index_dir: Path, report_path: Path, as_json: bool) -> None:
+    """Measure retrieval and answers on QUESTIONS.
+
+    QUESTIONS is JSON Lines, one {"question": ..., "answers": [...]} per line
+    (answers null: the sources should not answer it), or a SQuAD-format .json file.
+    """
+    from .evaluate import evaluate
+
+    summary = evaluate(questions, index_dir, report_path)
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(f"{summary['questions']} answerable questions:")
+    for key in ("hit@1", "hit@3", "hit@5", "mrr@10", "answer_accuracy", "refused_answerable"):
+        click.echo(f"  {key:<20} {summary[key]:.3f}")
+    click.echo(f"{summary['unanswerable']} unanswerable questions:")
+    click.echo(f"  {'refused_unanswerable':<20} {summary['refused_unanswerable']:.3f}")
+    click.echo(f"Per-question results: {report_path}")
+
+
 @main.command()
 @corpus_option
 @index_option

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import AskKhorasanError
+
 
 @dataclass(frozen=True)
 class EvalQuestion:
@@ -14,24 +16,38 @@ class EvalQuestion:
 
 
 def load_questions(path: str | Path) -> list[EvalQuestion]:
-    """Questions from JSON Lines ({"question", "answers"}) or a SQuAD-format JSON file."""
+    """Questions from JSON Lines ({"question": ..., "answers": [...] or null}) or a SQuAD-format JSON file.
+
+    A question whose answers are null (or SQuAD's is_impossible) is one the sources should not answer.
+    """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AskKhorasanError(f"cannot read the questions file {path}: {exc.strerror or exc}") from exc
     if path.suffix == ".json":
-        data = json.loads(text)
-        out = []
-        for article in data["data"]:
-            for para in article["paragraphs"]:
-                for qa in para["qas"]:
-                    answers = tuple(a["text"] for a in qa.get("answers", []))
-                    out.append(EvalQuestion(qa["question"], None if qa.get("is_impossible") else answers))
-        return out
+        try:
+            data = json.loads(text)
+            return [
+                EvalQuestion(qa["question"], None if qa.get("is_impossible") else tuple(a["text"] for a in qa.get("answers", [])))
+                for article in data["data"] for para in article["paragraphs"] for qa in para["qas"]
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AskKhorasanError(f"{path} is not SQuAD-format JSON ({exc}) — use JSON Lines instead") from exc
     out = []
-    for line in text.splitlines():
-        if line.strip():
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
             row = json.loads(line)
             answers = row.get("answers")
-            out.append(EvalQuestion(row["question"], None if answers is None else tuple(answers)))
+            if answers is not None and (not isinstance(answers, list) or not all(isinstance(a, str) for a in answers)):
+                raise TypeError("answers must be a list of strings or null")
+            out.append(EvalQuestion(str(row["question"]), None if answers is None else tuple(answers)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise AskKhorasanError(
+                f"{path}, line {number}: expected {{\"question\": \"...\", \"answers\": [\"...\"] or null}} ({exc})"
+            ) from exc
     return out
 
 
@@ -108,3 +124,15 @@ def evaluate_index(index, questions: list[EvalQuestion], report=None) -> dict:
                 "citation": answer.citations[0].to_dict() if answer.citations else None,
             })
     return {**retrieval.summary(), **answers.summary()}
+
+
+def evaluate(questions: str | Path, index_dir: str | Path = "index", report_path: str | Path | None = None) -> dict:
+    """Figures for a questions file against an index; one JSON line per question to `report_path`."""
+    from .index import open_index
+
+    rows: list[dict] = []
+    loaded = load_questions(questions)
+    summary = evaluate_index(open_index(index_dir), loaded, rows)
+    if report_path is not None:
+        Path(report_path).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return summary

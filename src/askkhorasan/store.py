@@ -275,7 +275,8 @@ def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
     else:
         spec = f"IVF{int(4 * np.sqrt(n))},Flat"
         index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).choice(n, min(n, 100_000), replace=False)]
+        nlist = int(4 * np.sqrt(n))
+        sample = vectors[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)]
         index.train(sample)
     if n:
         index.add(vectors)
