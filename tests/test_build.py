@@ -182,3 +182,19 @@ def test_manifest_records_how_the_index_was_built(built):
     assert manifest["settings"]["max_tokens"] <= 254
     assert manifest["sources"][SEED.name] and manifest["format_version"] >= 1
     assert set(manifest["files"]) >= {"passages.faiss", "passages.jsonl", "sentences.npy", "documents.jsonl"}
+
+
+def test_an_approximate_index_past_the_flat_limit_works_end_to_end(corpus, tmp_path, embedder, monkeypatch):
+    import askkhorasan.store as store
+
+    monkeypatch.setattr(store, "FLAT_LIMIT", 4)
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=embedder)
+    manifest = json.loads((load_generation(index_dir).path / "manifest.json").read_text())
+    assert manifest["faiss"]["type"].startswith("IVF")
+    index = Index(index_dir, embedder=embedder)
+    assert "Tirah Valley" in index.search("Where did TTP operatives pledge allegiance?", k=3)[0].text
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+    report = build_index(corpus, index_dir, embedder=embedder)
+    assert report.embedded_passages == 1
+    assert "rupees" in index.search("stipends paid in rupees", k=1)[0].text

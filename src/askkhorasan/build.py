@@ -173,6 +173,12 @@ def build_index(
                 progress("read", n, len(files))
             doc_hash = None
             try:
+                size = cf.path.stat().st_size
+                if size > settings.max_source_mb * 1024 * 1024:
+                    raise SourceError(
+                        f"{cf.source}: {size / 2**20:.2f} MB is over the {settings.max_source_mb:g} MB limit for one "
+                        f"source — split it, or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}`"
+                    )
                 data = cf.path.read_bytes()
                 doc_hash = file_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:

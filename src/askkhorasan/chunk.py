@@ -129,7 +129,27 @@ def chunk_document(doc: Document, count_tokens: CountTokens, settings: Settings)
             for window in _windows(sentences, lo, hi, budget, settings.overlap_sentences):
                 chunks.append(_chunk(sentences, window, section, page, context))
         flush()
-    return sentences, chunks
+    return sentences, _enforce_budget(doc.text, sentences, chunks, count_tokens, settings.max_tokens)
+
+
+def _enforce_budget(text: str, sentences: list[Sentence], chunks: list[Chunk], count_tokens: CountTokens,
+                    budget: int) -> list[Chunk]:
+    """Counts per sentence add up to the passage's count except where a boundary splits a word;
+    the rare passage that then runs over is split again on exact counts."""
+    exact = count_tokens([text[c.start : c.end] for c in chunks])
+    out: list[Chunk] = []
+    for chunk, n in zip(chunks, exact):
+        if n <= budget or chunk.last_sentence - chunk.first_sentence == 1:
+            out.append(chunk)
+            continue
+        lo = chunk.first_sentence
+        while lo < chunk.last_sentence:
+            hi = chunk.last_sentence
+            while hi - lo > 1 and count_tokens([text[sentences[lo].start : sentences[hi - 1].end]])[0] > budget:
+                hi -= 1
+            out.append(_chunk(sentences, (lo, hi), chunk.section, chunk.page, chunk.context))
+            lo = hi
+    return out
 
 
 def _windows(sentences: list[Sentence], lo: int, hi: int, budget: int, overlap: int) -> list[tuple[int, int]]:

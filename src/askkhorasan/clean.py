@@ -232,10 +232,10 @@ def _split_listings(paragraphs: list[str]) -> list[str]:
 def _teaser_follows(paragraphs: list[str], i: int) -> bool:
     """After a headline in a list of links comes a snippet, another headline, or the page's end;
     after a section heading comes prose."""
-    rest = [p.strip() for p in paragraphs[i + 1 :] if p.strip()]
-    if not rest:
+    nxt = next((p.strip() for p in paragraphs[i + 1 :] if p.strip()), None)
+    if nxt is None:
         return True
-    nxt = remove_ad_markers(rest[0])
+    nxt = remove_ad_markers(nxt)
     return _looks_like_teaser(nxt) or (is_headline(nxt, max_words=20) and not _is_body(nxt))
 
 

@@ -62,13 +62,17 @@ def main(verbose: bool) -> None:
 @corpus_option
 @index_option
 @click.option("--force", is_flag=True, help="Re-embed every source, not only new and changed ones.")
+@click.option("--max-source-mb", type=click.FloatRange(min=0.001), default=None,
+              help="Skip sources larger than this (default 20).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @json_option
-def build(corpus_dir: Path, index_dir: Path, force: bool, quiet: bool, as_json: bool) -> None:
+def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float | None, quiet: bool, as_json: bool) -> None:
     """Index the files in the corpus folder (only new and changed ones are embedded)."""
     from .build import build_index
+    from .settings import Settings
 
-    report = build_index(corpus_dir, index_dir, force=force, progress=None if quiet else _ProgressBars())
+    settings = Settings(max_source_mb=max_source_mb) if max_source_mb else None
+    report = build_index(corpus_dir, index_dir, settings=settings, force=force, progress=None if quiet else _ProgressBars())
     if as_json:
         _echo_json(report.to_dict())
     else:

@@ -77,6 +77,16 @@ class Embedder:
             ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
+    def fit_window(self, text: str) -> tuple[str, bool]:
+        """The text cut at a word piece boundary to what the model reads, and whether it was cut."""
+        with self._lock:
+            enc = self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False,
+                                 return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= MODEL_WINDOW - 2:
+            return text, False
+        return text[: offsets[MODEL_WINDOW - 3][1]].rstrip(), True
+
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
         """Normalized float32 vectors, one row per text."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
-from .question import prepare_question
+from .question import CUT_NOTE, prepare_question
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
@@ -61,9 +61,14 @@ class Index:
     def manifest(self) -> dict:
         return self.generation.manifest
 
+    def _question(self, text: str) -> tuple[str, str | None]:
+        question, note = prepare_question(text)
+        question, cut = self.embedder.fit_window(question)
+        return question, CUT_NOTE if cut else note
+
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The `k` passages that best answer `query`, best first."""
-        query, _ = prepare_question(query)
+        query, _ = self._question(query)
         gen, lexical, _ = self._current()
         vector = self.embedder.encode_query(query)
         hits = hybrid_search(gen, lexical, vector, query, max(1, int(k)), self.settings)
@@ -78,7 +83,7 @@ class Index:
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """A verbatim, cited answer from the sources, or found=False with the nearest passages."""
-        question, note = prepare_question(question)
+        question, note = self._question(question)
         gen, table, hits, candidates = self.candidates(question, k)
         return compose_answer(question, gen, table, hits[:k], candidates, note)
 

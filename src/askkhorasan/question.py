@@ -7,7 +7,8 @@ import unicodedata
 
 from .errors import QuestionError
 
-MAX_QUESTION_CHARS = 1000  # far past the model window (about 256 word pieces)
+MAX_QUESTION_CHARS = 2000  # far past the model window; the embedder cuts to 256 word pieces after
+CUT_NOTE = "The question was too long and was cut to what the model reads (256 word pieces)."
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -25,5 +26,5 @@ def prepare_question(text: str | None) -> tuple[str, str | None]:
     if len(text) > MAX_QUESTION_CHARS:
         cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
         text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
-        note = f"the question was cut to its first {len(text)} characters; the model reads about 256 word pieces"
+        note = CUT_NOTE
     return text, note

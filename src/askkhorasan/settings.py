@@ -21,6 +21,10 @@ class Settings:
     overlap_sentences: int = 1  # sentences a split paragraph's windows share
     max_sentence_tokens: int = 120  # a longer run-on "sentence" is cut at word boundaries
 
+    # Sources larger than this are skipped with a message (embedding 20 MB of text takes
+    # about an hour on two cores); `askkhorasan build --max-source-mb` raises it.
+    max_source_mb: float = 20.0
+
     # Retrieval: weights of the fused scores (passage cosine, best sentence cosine, BM25
     # over its best score), chosen by bench/tune_retrieval.py on the SQuAD sample and the
     # seed article's dev questions.

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import time
@@ -69,9 +70,12 @@ def current_generation(index_dir: Path) -> Path:
     pointer = index_dir / CURRENT
     if not pointer.is_file():
         raise IndexMissingError(f"no index at {index_dir} — run `askkhorasan build --index {index_dir}`")
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"cannot read {pointer} ({exc}) — {rebuild_hint(index_dir)}") from exc
     path = index_dir / name
-    if not name or "/" in name or not path.is_dir():
+    if not re.fullmatch(r"g-[\w-]+", name) or not path.is_dir():
         raise IndexCorruptError(f"{pointer} names no generation ({name!r}) — {rebuild_hint(index_dir)}")
     return path
 
@@ -273,9 +277,9 @@ def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
         index = faiss.IndexFlatIP(dim)
         spec = "Flat"
     else:
-        spec = f"IVF{int(4 * np.sqrt(n))},Flat"
-        index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
         nlist = int(4 * np.sqrt(n))
+        spec = f"IVF{nlist},Flat"
+        index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
         sample = vectors[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)]
         index.train(sample)
     if n:

@@ -1,0 +1,92 @@
+"""The app listens on loopback by default, and document text is always escaped, never rendered."""
+
+import html
+import re
+import socket
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from askkhorasan.render import answer_html, answer_markdown, sources_html
+from askkhorasan.types import Answer, Citation, Passage
+
+PAYLOADS = [
+    "<script>alert(1)</script>", '<img src=x onerror="alert(1)">', '"><svg onload=alert(1)>',
+    "<iframe src=javascript:alert(1)>", "</mark><b>bold</b>", "<a href='javascript:alert(1)'>x</a>",
+    "&lt;already escaped&gt;", "[link](javascript:alert(1))", "![img](http://example.invalid/x.png)",
+]
+
+
+def _answer(text: str) -> Answer:
+    passage = Passage(text=text, score=1.0, source=f"{text[:10]}.md", title=text, section=text, page=2,
+                      start=100, end=100 + len(text), chunk_id=0)
+    quote = text[: max(1, len(text) // 2)]
+    cite = Citation(source=passage.source, title=text, section=text, page=2, start=100, end=100 + len(quote), quote=quote)
+    return Answer(question=text, found=True, text=quote, confidence=0.5, citations=(cite,), passages=(passage,), note=text)
+
+
+def _tags(markup: str) -> set[str]:
+    return set(re.findall(r"<\s*([a-zA-Z][\w-]*)", markup))
+
+
+OUR_TAGS = {"div", "p", "blockquote", "sup", "ol", "li", "span", "code", "h3", "details", "summary", "small",
+            "mark", "br", "strong", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.sampled_from(PAYLOADS), st.text(min_size=1, max_size=200),
+                      st.lists(st.sampled_from(PAYLOADS + ["a", " ", "\n\n"]), min_size=1).map("".join)))
+def test_rendered_html_holds_only_our_markup(text):
+    for markup in (answer_html(_answer(text)), sources_html([{"source": text, "title": text, "date": text,
+                                                              "publisher": text, "passages": 1}], text)):
+        assert _tags(markup) <= OUR_TAGS, _tags(markup) - OUR_TAGS
+        assert "onerror=" not in markup.replace("onerror=&quot;", "") or "<img" not in markup
+        if "<" in text:
+            assert html.escape(text.split("\n")[0][:20]) in markup or not text.split("\n")[0][:20]
+
+
+def test_payloads_appear_escaped():
+    for payload in PAYLOADS:
+        markup = answer_html(_answer(payload))
+        assert html.escape(payload) in markup
+        assert payload not in markup or payload == html.escape(payload)
+
+
+def test_markdown_output_escapes_markup():
+    md = answer_markdown(_answer("[link](javascript:alert(1)) <script>x</script> *bold*"))
+    assert "[link](javascript" not in md and "<script>" not in md and "*bold*" not in md
+
+
+def _listening_addresses(port: int) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_the_app_listens_on_loopback_only(app_url):
+    url, _ = app_url
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    addresses = _listening_addresses(port)
+    assert addresses == {"0100007F"}, addresses  # 127.0.0.1, and nothing on 0.0.0.0 or ::
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+
+
+def test_serve_and_app_default_to_loopback():
+    import inspect
+
+    from askkhorasan import webapp
+    from askkhorasan.cli import serve
+
+    assert inspect.signature(webapp.serve).parameters["host"].default == "127.0.0.1"
+    host = next(p for p in serve.params if p.name == "host")
+    assert host.default == "127.0.0.1"
