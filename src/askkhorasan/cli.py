@@ -121,14 +121,14 @@ class _ProgressBars:
 def search(query: str, k: int, index_dir: Path, as_json: bool) -> None:
     """The passages that best answer QUERY, best first, with citations."""
     from .api import search as run_search
+    from .render import citation_label
 
     passages = run_search(query, k=k, index_dir=index_dir)
     if as_json:
         _echo_json([p.to_dict() for p in passages])
         return
     for rank, p in enumerate(passages, 1):
-        where = ", ".join(x for x in (p.title or p.source, p.section, f"p. {p.page}" if p.page else None) if x)
-        click.echo(f"[{rank}] {where}  ({p.source} {p.start}-{p.end}, score {p.score:.3f})")
+        click.echo(f"[{rank}] {citation_label(p)}  ({p.source} {p.start}-{p.end}, score {p.score:.3f})")
         click.echo(click.wrap_text(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
         click.echo()
 

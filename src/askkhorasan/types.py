@@ -62,14 +62,6 @@ class Citation:
     end: int
     quote: str
 
-    def label(self) -> str:
-        parts = [self.title or self.source]
-        if self.section:
-            parts.append(self.section)
-        if self.page is not None:
-            parts.append(f"p. {self.page}")
-        return ", ".join(parts)
-
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
