@@ -1,4 +1,4 @@
-"""Choose FOUND_THRESHOLD (askkhorasan/answer.py): below it, `ask` says the sources do not answer.
+"""Choose FOUND_THRESHOLD (askkhorasan/abstain.py): below it, `ask` says the sources do not answer.
 
 Answerable questions: the seed article's dev questions (bench/data/seed_dev.jsonl)
 against the seed corpus, and the SQuAD sample's answerable questions against the
@@ -30,8 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def best_probability(index: ak.Index, question: str) -> float:
-    _, _, _, cands = index.candidates(question)
-    return cands[0].probability if cands else 0.0
+    return index.ask(question).confidence
 
 
 def main() -> None:
@@ -67,7 +66,7 @@ def main() -> None:
         "seed": [best_probability(seed_index, q) for q in off_topic],
         "sample": [best_probability(sample_index, q) for q in off_topic],
     }
-    candidates = np.round(np.arange(0.02, 0.6, 0.01), 2)
+    candidates = np.round(np.arange(0.02, 0.8, 0.01), 2)
     chosen = None
     print("threshold  refused answerable (seed, sample)  refused off-topic (seed, sample)")
     for t in candidates:

@@ -29,8 +29,6 @@ FEATURES = (
 )
 WEIGHTS = np.array([2.1046, 1.1442, -1.6282, 1.6709, 0.9786, -1.1884, 0.1960, -0.8511, 1.3126, 1.4754, 0.5351, 1.1229], dtype=np.float32)
 BIAS = -4.7914
-# The answer is withheld below this probability; chosen by bench/calibrate_abstention.py.
-FOUND_THRESHOLD = 0.16
 TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
 NEIGHBOUR_SHARE = 0.5  # a neighbour this close to the best sentence's probability joins the quote
@@ -230,16 +228,17 @@ def _citation(gen: Generation, prow: int, first: int, last: int) -> Citation:
 
 def compose_answer(
     question: str, gen: Generation, table: SentenceTable, hits: list[Hit], candidates: list[Candidate],
-    note: str | None = None,
+    *, found: bool, confidence: float, note: str | None = None,
 ) -> Answer:
+    """The Answer: the best quote and up to two more from other places, or the nearest passages only."""
     passages = tuple(to_passage(gen.passages[h.row], h.score) for h in hits)
-    confidence = round(candidates[0].probability, 4) if candidates else 0.0
-    if not candidates or candidates[0].probability < FOUND_THRESHOLD:
+    confidence = round(float(confidence), 4)
+    if not found or not candidates:
         return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, NOT_FOUND_NOTE) if x))
     prob = {c.sentence: c.probability for c in candidates}
     best = candidates[0]
     citations = [_citation(gen, *_quote_span(gen, table, best, prob))]
-    floor = max(FOUND_THRESHOLD, 0.6 * best.probability)
+    floor = 0.6 * best.probability
     for c in candidates[1:]:
         if len(citations) >= MAX_CITATIONS or c.probability < floor:
             break

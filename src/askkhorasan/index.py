@@ -9,6 +9,8 @@ from pathlib import Path
 from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .question import CUT_NOTE, prepare_question
+from .abstain import FOUND_THRESHOLD, answerable_probability
+from .abstain import features as abstention_features
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
@@ -85,7 +87,9 @@ class Index:
         """A verbatim, cited answer from the sources, or found=False with the nearest passages."""
         question, note = self._question(question)
         gen, table, hits, candidates = self.candidates(question, k)
-        return compose_answer(question, gen, table, hits[:k], candidates, note)
+        answerable = answerable_probability(abstention_features(gen, table, question, hits, candidates))
+        return compose_answer(question, gen, table, hits[:k], candidates, found=answerable >= FOUND_THRESHOLD,
+                              confidence=answerable, note=note)
 
 
 _open: dict[Path, Index] = {}

@@ -1,0 +1,68 @@
+"""Deciding whether the sources answer a question at all.
+
+A second small logistic model looks at the question against what retrieval
+found: how good the best sentence is, how much of the question's rarer
+vocabulary the best passages hold, whether a rare question word is missing
+from them or from the whole corpus, and whether the best sentence holds the
+kind of thing asked for. It was fitted by bench/train_abstention.py on SQuAD
+1.1 dev articles outside the benchmark sample, with half of each article's
+paragraphs taken out so that near-topic questions lose their answer, and with
+off-topic questions; its threshold was chosen by bench/calibrate_abstention.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .answer import FEATURES as SENTENCE_FEATURES
+from .answer import Candidate, SentenceTable
+from .lexical import tokenize
+from .retrieve import Hit
+from .store import Generation
+
+FEATURES = (
+    "best_logit", "best_cosine", "quote_coverage", "top_coverage", "missing_idf", "oov_share",
+    "type_miss", "log_terms",
+)
+WEIGHTS = np.array([1.1867, 3.7849, 1.9399, 1.4195, 0.2753, 0.2259, 0.4212, 0.3973], dtype=np.float32)
+BIAS = -5.1954
+FOUND_THRESHOLD = 0.05
+TOP = 5
+
+
+def _share(weights: dict[str, float], present: set[str]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hit], candidates: list[Candidate]) -> np.ndarray:
+    terms = set(tokenize([question])[0])
+    idf = {t: table.idf.get(t, table.default_idf) for t in terms}
+    if not candidates:
+        return np.array([-10.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
+    best = candidates[0]
+    p = min(max(best.probability, 1e-6), 1 - 1e-6)
+    top_terms = set()
+    for passage_terms in tokenize([gen.passages[h.row]["text"] for h in hits[:TOP]]):
+        top_terms.update(passage_terms)
+    neighbourhood = [best.sentence + d for d in (-1, 0, 1) if 0 <= best.sentence + d < len(gen.sentence_spans)
+                     and table.owner[best.sentence + d] >= 0]
+    quote_terms = set(t for toks in tokenize([table.text(gen, s) for s in neighbourhood]) for t in toks)
+    missing = [idf[t] for t in terms if t not in top_terms]
+    oov = {t: w for t, w in idf.items() if t not in table.idf}
+    return np.array([
+        math.log(p / (1 - p)),
+        float(best.features[SENTENCE_FEATURES.index("cosine")]),
+        _share(idf, quote_terms),
+        _share(idf, top_terms),
+        max(missing, default=0.0) / table.default_idf,
+        sum(oov.values()) / sum(idf.values()) if idf else 1.0,
+        float(best.features[SENTENCE_FEATURES.index("type_miss")]),
+        math.log(1 + len(terms)),
+    ], dtype=np.float32)
+
+
+def answerable_probability(x: np.ndarray) -> float:
+    return 1 / (1 + math.exp(-float(x @ WEIGHTS + BIAS)))
