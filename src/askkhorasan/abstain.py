@@ -18,7 +18,7 @@ import numpy as np
 
 from .answer import FEATURES as SENTENCE_FEATURES
 from .answer import Candidate, SentenceTable
-from .lexical import tokenize
+from .lexical import question_terms
 from .retrieve import Hit
 from .store import Generation
 
@@ -38,18 +38,16 @@ def _share(weights: dict[str, float], present: set[str]) -> float:
 
 
 def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hit], candidates: list[Candidate]) -> np.ndarray:
-    terms = set(tokenize([question])[0])
+    terms = set(question_terms(question))
     idf = {t: table.idf.get(t, table.default_idf) for t in terms}
     if not candidates:
         return np.array([-10.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
     best = candidates[0]
     p = min(max(best.probability, 1e-6), 1 - 1e-6)
-    top_terms = set()
-    for passage_terms in tokenize([gen.passages[h.row]["text"] for h in hits[:TOP]]):
-        top_terms.update(passage_terms)
+    top_terms = set().union(*table.passage_terms(gen, [h.row for h in hits[:TOP]]))
     neighbourhood = [best.sentence + d for d in (-1, 0, 1) if 0 <= best.sentence + d < len(gen.sentence_spans)
                      and table.owner[best.sentence + d] >= 0]
-    quote_terms = set(t for toks in tokenize([table.text(gen, s) for s in neighbourhood]) for t in toks)
+    quote_terms = set(t for toks in table.sentence_tokens(gen, neighbourhood) for t in toks)
     missing = [idf[t] for t in terms if t not in top_terms]
     oov = {t: w for t, w in idf.items() if t not in table.idf}
     return np.array([

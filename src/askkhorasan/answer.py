@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex, question_terms, tokenize
 from .retrieve import Hit, to_passage
 from .store import Generation
 from .types import Answer, Citation
@@ -115,10 +115,26 @@ class SentenceTable:
                     self.idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         self.default_idf = math.log(1 + (lexical.size + 0.5) / 0.5) if lexical.size else 1.0
 
+        self._sentence_tokens: dict[int, list[str]] = {}
+        self._passage_terms: dict[int, frozenset[str]] = {}
+
     def text(self, gen: Generation, sentence: int) -> str:
         p = gen.passages[int(self.owner[sentence])]
         s, e = gen.sentence_spans[sentence]
         return p["text"][s - p["start"] : e - p["start"]]
+
+    def sentence_tokens(self, gen: Generation, sentences: list[int]) -> list[list[str]]:
+        """Stemmed tokens of sentences, tokenized once and kept (queries meet the same sentences often)."""
+        todo = [s for s in dict.fromkeys(sentences) if s not in self._sentence_tokens]
+        if todo:
+            self._sentence_tokens.update(zip(todo, tokenize([self.text(gen, s) for s in todo])))
+        return [self._sentence_tokens[s] for s in sentences]
+
+    def passage_terms(self, gen: Generation, rows: list[int]) -> list[frozenset[str]]:
+        todo = [r for r in dict.fromkeys(rows) if r not in self._passage_terms]
+        if todo:
+            self._passage_terms.update(zip(todo, map(frozenset, tokenize([gen.passages[r]["text"] for r in todo]))))
+        return [self._passage_terms[r] for r in rows]
 
 
 def _overlap(q_terms: dict[str, float], terms: set[str]) -> float:
@@ -150,10 +166,10 @@ def score_candidates(
             return float(gen.sentence_vectors[t] @ qvec)
         return 0.0
 
-    q_tokens = tokenize([question])[0]
+    q_tokens = list(question_terms(question))
     q_terms = {t: table.idf.get(t, table.default_idf) for t in q_tokens}
     texts = [table.text(gen, s) for s, _, _ in rows]
-    sent_tokens = tokenize(texts)
+    sent_tokens = table.sentence_tokens(gen, [s for s, _, _ in rows])
     sent_terms = [set(toks) for toks in sent_tokens]
     q_bigrams = set(zip(q_tokens, q_tokens[1:]))
     qtype = question_type(question)

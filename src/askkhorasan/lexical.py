@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer, return_ids=False, show_progress=False)
 
 
+@functools.lru_cache(maxsize=4096)
+def question_terms(question: str) -> tuple[str, ...]:
+    """A question's stemmed terms; the stages of one `ask` each need them."""
+    return tuple(tokenize([question])[0])
+
+
 class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, size: int):
         self.retriever = retriever
@@ -58,7 +65,7 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for the query (zeros when no term is known)."""
-        terms = [t for t in tokenize([query])[0] if t in self.vocab]
+        terms = [t for t in question_terms(query) if t in self.vocab]
         if not terms or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return self.retriever.get_scores(terms).astype(np.float32)
