@@ -135,9 +135,9 @@ def passage_vectors(passages: list[dict], spans, sentence_vectors: np.ndarray) -
     them matched embedding whole passages on the benchmarks and halves the model's work.
     """
     out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
-    lengths = np.array([e - s for s, e in spans], dtype=np.float32)
     for i, p in enumerate(passages):
         lo, hi = p["sent_lo"], p["sent_hi"]
-        v = (sentence_vectors[lo:hi] * lengths[lo:hi, None]).sum(axis=0)
+        span = np.asarray(spans[lo:hi], dtype=np.float32).reshape(-1, 2)
+        v = (sentence_vectors[lo:hi] * (span[:, 1] - span[:, 0])[:, None]).sum(axis=0)
         out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
     return out
