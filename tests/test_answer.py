@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from askkhorasan import QuestionError
+from askkhorasan.answer import holds_number
 from askkhorasan.evaluate import load_questions
 
 from conftest import DATA
@@ -34,6 +35,22 @@ def test_unanswerable_questions_are_refused(answers):
 def test_answerable_questions_are_almost_never_refused(answers):
     refused = sum(not answers[q.question].found for q in ANSWERABLE)
     assert refused <= len(ANSWERABLE) / 20
+
+
+def test_a_count_question_needs_a_quantity_in_its_quote(seed_index):
+    refused = seed_index.ask("How many fighters does ISKP have?")  # the article never says
+    assert not refused.found and "no number" in refused.note and refused.passages
+    counted = seed_index.ask("How many Taliban fighters did ISKP claim to have killed in a month?")
+    assert counted.found and "53 Taliban fighters" in counted.text
+
+
+@pytest.mark.parametrize("text, holds", [
+    ("killing 53 Taliban fighters", True), ("fourteen points out of fifteen", True), ("about thirty carotenoids", True),
+    ("Half of Kenyans", True), ("twice a year", True), ("hundreds of local militants", True),
+    ("fighters were reorganized in small groups", False), ("the Taliban regime", False),
+])
+def test_holds_number(text, holds):
+    assert holds_number(text) == holds
 
 
 def test_beats_the_most_similar_sentence(seed_index, embedder, answers):

@@ -33,7 +33,11 @@ TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
 NEIGHBOUR_SHARE = 0.5  # a neighbour this close to the best sentence's probability joins the quote
 
-_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundreds?|thousands?|millions?|billions?|several|many|few)"
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|"
+    r"half|halves|twice|thrice|thirds?|quarters?|percent|several|many|few|numerous|handful|majority|minority|single|double)"
+)
 _HAS_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.I)
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _HAS_TIME = re.compile(
@@ -53,6 +57,17 @@ _ANAPHOR = re.compile(
     r"In addition|Furthermore|Moreover|As such|Reciprocally|Similarly|On the contrary|In response|"
     r"Eventually|Instead|Likewise)\b"
 )
+
+
+_COUNT_QUESTION = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|proportion|share|amount)\b", re.I)
+
+
+def asks_for_count(question: str) -> bool:
+    return bool(_COUNT_QUESTION.search(question))
+
+
+def holds_number(text: str) -> bool:
+    return bool(_HAS_NUMBER.search(text))
 
 
 def question_type(question: str) -> str:
@@ -212,6 +227,7 @@ def score_candidates(
 
 
 NOT_FOUND_NOTE = "The sources do not answer this question. The nearest passages are shown for reference."
+NO_NUMBER_NOTE = "The sources do not answer this question: the closest sentences state no number. The nearest passages are shown for reference."
 MAX_CITATIONS = 3
 
 
@@ -254,6 +270,10 @@ def compose_answer(
     prob = {c.sentence: c.probability for c in candidates}
     best = candidates[0]
     citations = [_citation(gen, *_quote_span(gen, table, best, prob))]
+    if asks_for_count(question) and not holds_number(citations[0].quote):
+        # A "how many" answered by a sentence with no quantity in it is not an answer.
+        note = " ".join(x for x in (note, NO_NUMBER_NOTE) if x)
+        return Answer(question, False, "", confidence, (), passages, note)
     floor = 0.6 * best.probability
     for c in candidates[1:]:
         if len(citations) >= MAX_CITATIONS or c.probability < floor:

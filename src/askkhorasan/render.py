@@ -7,11 +7,21 @@ import re
 
 from .types import Answer, BuildReport, Citation, Passage
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")  # what can start markup anywhere in a line
+_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")  # what starts a heading or list at a line's start
 
 
 def escape_markdown(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Text, on one line, that a CommonMark renderer shows as exactly itself, with as few backslashes as that takes."""
+    text = _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)), text, count=1)
+
+
+def _code(text: str) -> str:
+    """A code span that holds any text, backticks included."""
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def citation_label(c: Citation | Passage) -> str:
@@ -32,15 +42,15 @@ def answer_markdown(answer: Answer) -> str:
         if answer.passages:
             lines += ["", "Nearest passages:"]
             for i, p in enumerate(answer.passages[:3], 1):
-                lines.append(f"{i}. {escape_markdown(citation_label(p))} — `{p.source}` {p.start}–{p.end}")
+                lines.append(f"{i}. {escape_markdown(citation_label(p))} — {_code(p.source)} {p.start}–{p.end}")
         return "\n".join(lines)
     for i, c in enumerate(answer.citations, 1):
-        lines.append(f"> {escape_markdown(' '.join(c.quote.split()))} [{i}]")
+        lines.append(f"> {escape_markdown(c.quote)} [{i}]")
         lines.append("")
     lines.append(f"Confidence: {answer.confidence:.2f}")
     lines += ["", "Sources:"]
     for i, c in enumerate(answer.citations, 1):
-        lines.append(f"[{i}] {escape_markdown(citation_label(c))} — `{c.source}`, characters {c.start}–{c.end}")
+        lines.append(f"[{i}] {escape_markdown(citation_label(c))} — {_code(c.source)}, characters {c.start}–{c.end}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@ import socket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from askkhorasan.render import answer_html, answer_markdown, sources_html
+from markdown_it import MarkdownIt
+
+from askkhorasan.render import answer_html, answer_markdown, escape_markdown, sources_html
 from askkhorasan.types import Answer, Citation, Passage
 
 PAYLOADS = [
@@ -55,6 +57,18 @@ def test_payloads_appear_escaped():
 def test_markdown_output_escapes_markup():
     md = answer_markdown(_answer("[link](javascript:alert(1)) <script>x</script> *bold*"))
     assert "[link](javascript" not in md and "<script>" not in md and "*bold*" not in md
+
+
+MARKDOWN_SPECIALS = list("\\`*_[]()<>#+-=!|~&.:;\"'{}") + ["1.", "2)", "&amp;", "&#x41;", "](", "<b>", "http://x.y", "  ", "\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(st.text(max_size=80), st.lists(st.sampled_from(MARKDOWN_SPECIALS + ["a", " ", "9"]), max_size=12).map("".join)))
+def test_escaped_markdown_renders_as_exactly_the_text(text):
+    rendered = MarkdownIt("commonmark").render("> " + escape_markdown(text) + " [1]")
+    shown = " ".join((text + " [1]").split()).replace("\0", "\ufffd")
+    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    assert rendered == f"<blockquote>\n<p>{shown}</p>\n</blockquote>\n"
 
 
 def _listening_addresses(port: int) -> set[str]:
