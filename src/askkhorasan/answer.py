@@ -90,7 +90,7 @@ def question_type(question: str) -> str:
 def type_match(qtype: str, sentence: str, question: str) -> float | None:
     """1 when the sentence holds what the question asks for, 0 when not, None for open questions."""
     if qtype == "number":
-        return float(bool(_HAS_NUMBER.search(sentence)))
+        return float(holds_number(sentence))
     if qtype == "time":
         return float(bool(_HAS_TIME.search(sentence)))
     if qtype == "reason":
@@ -265,15 +265,18 @@ def compose_answer(
     """The Answer: the best quote and up to two more from other places, or the nearest passages only."""
     passages = tuple(to_passage(gen.passages[h.row], h.score) for h in hits)
     confidence = round(float(confidence), 4)
+
+    def refusal(reason: str) -> Answer:
+        return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, reason) if x))
+
     if not found or not candidates:
-        return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, NOT_FOUND_NOTE) if x))
+        return refusal(NOT_FOUND_NOTE)
     prob = {c.sentence: c.probability for c in candidates}
     best = candidates[0]
     citations = [_citation(gen, *_quote_span(gen, table, best, prob))]
     if asks_for_count(question) and not holds_number(citations[0].quote):
         # A "how many" answered by a sentence with no quantity in it is not an answer.
-        note = " ".join(x for x in (note, NO_NUMBER_NOTE) if x)
-        return Answer(question, False, "", confidence, (), passages, note)
+        return refusal(NO_NUMBER_NOTE)
     floor = 0.6 * best.probability
     for c in candidates[1:]:
         if len(citations) >= MAX_CITATIONS or c.probability < floor:
