@@ -57,10 +57,12 @@ class PlainBaselines:
         self.offsets = np.cumsum([0] + [len(ss) for ss in self.sentences])
 
     def rank_bm25(self, q: str, k: int) -> list[int]:
+        k = min(k, len(self.paragraphs))
         docs, _ = self.bm25.retrieve(bm25s.tokenize([q], stemmer=self.stemmer, show_progress=False), k=k, show_progress=False)
         return [int(d) for d in docs[0]]
 
     def rank_dense(self, qv: np.ndarray, k: int) -> list[int]:
+        k = min(k, len(self.paragraphs))
         return [int(i) for i in self.faiss.search(qv.reshape(1, -1), k)[1][0]]
 
     def rank_fusion(self, q: str, qv: np.ndarray, k: int, depth: int = 50) -> list[int]:
@@ -89,11 +91,15 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=400, help="evenly spaced answerable questions (0: all)")
     parser.add_argument("--data", type=Path, default=squad.SAMPLE)
     parser.add_argument("--latency-queries", type=int, default=200)
+    parser.add_argument("--unanswerable", type=int, default=400,
+                        help="evenly spaced SQuAD 2.0 impossible questions to ask (0: none; the sample has 702)")
     args = parser.parse_args()
 
     embedder = shared_embedder()
     work = Path(tempfile.mkdtemp(prefix="askkhorasan-bench-"))
-    questions = [q for q in squad.write_corpus(args.data, work / "corpus") if q["answers"]]
+    all_questions = squad.write_corpus(args.data, work / "corpus")
+    questions = [q for q in all_questions if q["answers"]]
+    impossible = squad.evenly_spaced([q for q in all_questions if not q["answers"]], args.unanswerable) if args.unanswerable else []
     if args.questions:
         questions = squad.evenly_spaced(questions, args.questions)
     data = json.loads(args.data.read_text())["data"]
@@ -110,6 +116,8 @@ def main() -> None:
 
     baselines = PlainBaselines(paragraphs, embedder)
     methods = {name: (RetrievalScores(), []) for name in ("BM25", "dense", "RRF fusion", "askkhorasan")}
+    words = {name: [] for name in methods}
+    given: list[tuple[float, bool]] = []  # (confidence, right) of every answer askkhorasan gave
     qvecs = embedder.encode([q["question"] for q in questions])
     for q, qv in zip(questions, qvecs):
         answers = tuple(q["answers"])
@@ -119,17 +127,37 @@ def main() -> None:
             ("RRF fusion", baselines.rank_fusion(q["question"], qv, 10)),
         ):
             methods[name][0].add(first_hit([paragraphs[d] for d in ranking], answers))
-            methods[name][1].append(any(a in baselines.answer(qv, ranking) for a in answers))
+            quote = baselines.answer(qv, ranking)
+            methods[name][1].append(any(a in quote for a in answers))
+            words[name].append(len(quote.split()))
         answer = index.ask(q["question"], k=10)
         methods["askkhorasan"][0].add(first_hit([p.text for p in answer.passages], answers))
-        methods["askkhorasan"][1].append(answer.found and any(a in answer.text for a in answers))
+        right = answer.found and any(a in answer.text for a in answers)
+        methods["askkhorasan"][1].append(right)
+        if answer.found:
+            words["askkhorasan"].append(len(answer.text.split()))
+            given.append((answer.confidence, right))
+    refused_answerable = 1 - len(given) / max(1, len(questions))
+    refused_impossible = []
+    for q in impossible:
+        answer = index.ask(q["question"], k=10)
+        refused_impossible.append(not answer.found)
+        if answer.found:
+            given.append((answer.confidence, False))
 
     print(f"SQuAD: {args.data.name}, {len(questions)} answerable questions, {len(paragraphs)} paragraphs, "
           f"{report.passages} askkhorasan passages")
-    print(f"{'method':<14} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7} {'answer accuracy':>16}")
+    print(f"{'method':<14} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7} {'answer accuracy':>16} {'quote words':>12}")
     for name, (scores, correct) in methods.items():
         s = scores.summary()
-        print(f"{name:<14} {s['hit@1']:>6.3f} {s['hit@5']:>6.3f} {s['mrr@10']:>7.3f} {np.mean(correct):>16.3f}")
+        print(f"{name:<14} {s['hit@1']:>6.3f} {s['hit@5']:>6.3f} {s['mrr@10']:>7.3f} {np.mean(correct):>16.3f} "
+              f"{np.mean(words[name]):>12.1f}")
+    print(f"refusals: {refused_answerable:.3f} of answerable questions; "
+          + (f"{np.mean(refused_impossible):.3f} of {len(impossible)} unanswerable (SQuAD 2.0 impossible) questions"
+             if impossible else "no unanswerable questions asked"))
+    sure = [right for c, right in given if c >= 0.5]
+    print(f"answers given with confidence >= 0.5: {len(sure)}, right {np.mean(sure) if sure else float('nan'):.3f} "
+          f"(unanswerable questions answered count as wrong)")
 
     # Latency on a warm index, interleaved so that machine noise hits all three alike.
     lat = {"model.encode": [], "search": [], "ask": []}

@@ -1,13 +1,13 @@
-"""Deciding whether the sources answer a question at all.
+"""Evidence, from features alone, that the sources answer a question at all.
 
-A second small logistic model looks at the question against what retrieval
-found: how good the best sentence is, how much of the question's rarer
-vocabulary the best passages hold, whether a rare question word is missing
-from them or from the whole corpus, and whether the best sentence holds the
-kind of thing asked for. It was fitted by bench/train_abstention.py on SQuAD
-1.1 dev articles outside the benchmark sample, with half of each article's
-paragraphs taken out so that near-topic questions lose their answer, and with
-off-topic questions; its threshold was chosen by bench/calibrate_abstention.py.
+A small logistic model looks at the question against what retrieval found: how
+good the best sentence is, how much of the question's rarer vocabulary the best
+passages hold, whether a rare question word is missing from them or from the
+whole corpus, and whether the best sentence holds the kind of thing asked for.
+It was fitted by bench/train_abstention.py on SQuAD 1.1 dev articles outside
+the benchmark sample, with half of each article's paragraphs taken out so that
+near-topic questions lose their answer, and with off-topic questions. Its
+probability is one input of the answer's confidence (rerank.py), which decides.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ FEATURES = (
 )
 WEIGHTS = np.array([1.1867, 3.7849, 1.9399, 1.4195, 0.2753, 0.2259, 0.4212, 0.3973], dtype=np.float32)
 BIAS = -5.1954
-FOUND_THRESHOLD = 0.05
 TOP = 5
 
 

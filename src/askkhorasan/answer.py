@@ -31,7 +31,6 @@ WEIGHTS = np.array([2.1046, 1.1442, -1.6282, 1.6709, 0.9786, -1.1884, 0.1960, -0
 BIAS = -4.7914
 TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
-NEIGHBOUR_SHARE = 0.5  # a neighbour this close to the best sentence's probability joins the quote
 
 _NUMBER_WORDS = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
@@ -109,7 +108,9 @@ class Candidate:
     passage: int  # row of a passage that holds it
     rank: int  # that passage's rank in the search
     features: np.ndarray
-    probability: float
+    probability: float  # the feature scorer's
+    model_logit: float | None = None  # the answer model's, for the candidates it read
+    score: float = 0.0  # the final score (rerank.py); candidates are ordered by it
 
 
 class SentenceTable:
@@ -231,15 +232,16 @@ NO_NUMBER_NOTE = "The sources do not answer this question: the closest sentences
 MAX_CITATIONS = 3
 
 
-def _quote_span(gen: Generation, table: SentenceTable, best: Candidate, prob: dict[int, float]) -> tuple[int, int, int]:
+def _quote_span(gen: Generation, table: SentenceTable, best: Candidate, score: dict[int, float],
+                next_margin: float) -> tuple[int, int, int]:
     """(passage row, first sentence, last sentence) of the quote: the best sentence, and one
-    neighbour when the sentence leans on the one before it or the next one answers as well."""
+    neighbour when the sentence leans on the one before it or the next one answers nearly as well."""
     p = gen.passages[best.passage]
     s = best.sentence
     text = table.text(gen, s)
     if _ANAPHOR.match(text) and s - 1 >= p["sent_lo"] and _same_paragraph(gen, p, s - 1, s):
         return best.passage, s - 1, s
-    if s + 1 < p["sent_hi"] and prob.get(s + 1, 0.0) >= NEIGHBOUR_SHARE * best.probability and _same_paragraph(gen, p, s, s + 1):
+    if s + 1 < p["sent_hi"] and s + 1 in score and score[s + 1] >= best.score - next_margin and _same_paragraph(gen, p, s, s + 1):
         return best.passage, s, s + 1
     return best.passage, s, s
 
@@ -260,26 +262,30 @@ def _citation(gen: Generation, prow: int, first: int, last: int) -> Citation:
 
 def compose_answer(
     question: str, gen: Generation, table: SentenceTable, hits: list[Hit], candidates: list[Candidate],
-    *, found: bool, confidence: float, note: str | None = None,
+    *, found: bool, confidence: float, next_margin: float, extra_margin: float, note: str | None = None,
 ) -> Answer:
-    """The Answer: the best quote and up to two more from other places, or the nearest passages only."""
+    """The Answer: the best quote and up to two more from other places, or the nearest passages only.
+
+    `candidates` are ordered best first by their final score (rerank.py); only sentences the
+    answer model read can join a quote or be cited.
+    """
     passages = tuple(to_passage(gen.passages[h.row], h.score) for h in hits)
     confidence = round(float(confidence), 4)
 
     def refusal(reason: str) -> Answer:
         return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, reason) if x))
 
-    if not found or not candidates:
+    read = [c for c in candidates if c.model_logit is not None]
+    if not found or not read:
         return refusal(NOT_FOUND_NOTE)
-    prob = {c.sentence: c.probability for c in candidates}
-    best = candidates[0]
-    citations = [_citation(gen, *_quote_span(gen, table, best, prob))]
+    score = {c.sentence: c.score for c in read}
+    best = read[0]
+    citations = [_citation(gen, *_quote_span(gen, table, best, score, next_margin))]
     if asks_for_count(question) and not holds_number(citations[0].quote):
         # A "how many" answered by a sentence with no quantity in it is not an answer.
         return refusal(NO_NUMBER_NOTE)
-    floor = 0.6 * best.probability
-    for c in candidates[1:]:
-        if len(citations) >= MAX_CITATIONS or c.probability < floor:
+    for c in read[1:]:
+        if len(citations) >= MAX_CITATIONS or c.score < best.score - extra_margin:
             break
         cite = _citation(gen, c.passage, c.sentence, c.sentence)
         if any(x.source == cite.source and x.start < cite.end and cite.start < x.end for x in citations):

@@ -9,9 +9,11 @@ from pathlib import Path
 from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .question import CUT_NOTE, prepare_question
-from .abstain import FOUND_THRESHOLD, answerable_probability
+from . import rerank
+from .abstain import answerable_probability
 from .abstain import features as abstention_features
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
+from .answer_model import AnswerModel, shared_answer_model
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
@@ -24,12 +26,27 @@ class Index:
     """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself."""
 
     def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, answer_model: AnswerModel | None = None):
         self.index_dir = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
         self._state = self._load()
         self.embedder = embedder or shared_embedder()
+        self._answer_model = answer_model
+        self._selection: rerank.Selection | None = None
+
+    @property
+    def answer_model(self) -> AnswerModel:
+        """Loaded on the first `ask`: `search` never needs it."""
+        if self._answer_model is None:
+            self._answer_model = shared_answer_model()
+        return self._answer_model
+
+    @property
+    def selection(self) -> rerank.Selection:
+        if self._selection is None:
+            self._selection = rerank.Selection.load()
+        return self._selection
 
     def _load(self) -> tuple[Generation, LexicalIndex, SentenceTable]:
         gen = load_generation(self.index_dir)
@@ -87,9 +104,16 @@ class Index:
         """A verbatim, cited answer from the sources, or found=False with the nearest passages."""
         question, note = self._question(question)
         gen, table, hits, candidates = self.candidates(question, k)
-        answerable = answerable_probability(abstention_features(gen, table, question, hits, candidates))
-        return compose_answer(question, gen, table, hits[:k], candidates, found=answerable >= FOUND_THRESHOLD,
-                              confidence=answerable, note=note)
+        feature_answerable = answerable_probability(abstention_features(gen, table, question, hits, candidates))
+        sel = self.selection
+        texts = [table.text(gen, c.sentence) for c in candidates[: sel.read]]
+        candidates = rerank.read(sel, self.answer_model, question, texts, candidates)
+        hits = rerank.order_passages(hits, candidates)
+        confidence = rerank.confidence(sel, candidates, feature_answerable)
+        found = rerank.answers(sel, candidates, feature_answerable, confidence)
+        return compose_answer(question, gen, table, hits[:k], candidates, found=found,
+                              confidence=confidence, next_margin=sel.next_margin, extra_margin=sel.extra_margin,
+                              note=note)
 
 
 _open: dict[Path, Index] = {}

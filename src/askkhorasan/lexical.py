@@ -1,4 +1,9 @@
-"""BM25 over the passages, with English stemming (bm25s + PyStemmer)."""
+"""BM25 over the passages, with English lemmas then stems (bm25s + simplemma + PyStemmer).
+
+A word is first brought to its dictionary form (simplemma: "fought" -> "fight", "led" ->
+"lead", "paid" -> "pay"), which Snowball alone leaves apart, then stemmed ("funding" and
+"funded" -> "fund"), so a question in other word forms still meets the passage.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import simplemma
 import Stemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -28,8 +34,17 @@ _KEEP = {
 STOPWORDS = sorted((set(ENGLISH_STOP_WORDS) | {"did", "does", "doing", "done", "s"}) - _KEEP)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _lemma(word: str) -> str:
+    return simplemma.lemmatize(word, lang="en")
+
+
+def _terms(words: list[str]) -> list[str]:
+    return _stemmer.stemWords([_lemma(w) for w in words])
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer, return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_terms, return_ids=False, show_progress=False)
 
 
 @functools.lru_cache(maxsize=4096)

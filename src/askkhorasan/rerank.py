@@ -1,0 +1,126 @@
+"""Reading the best candidate sentences with the answer model, and how sure the result is.
+
+The feature scorer (answer.py) ranks every sentence of the top passages cheaply; the
+answer model (a cross-encoder, answer_model.py) then reads the best few. A sentence's
+final score combines both; the passages are re-ordered by their best sentence; and a
+small logistic model turns the best scores into the probability that the quote is right,
+which is the answer's confidence and decides refusal. Every weight and threshold here
+is data: models/answer_selection.json, written by training/fit_selection.py from
+tuning questions only, with the hash of the answer model it was fitted against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .answer import Candidate
+from .answer_model import METADATA as ANSWER_MODEL_METADATA
+from .errors import ModelError
+from .retrieve import Hit
+
+SELECTION = Path(__file__).parent / "models" / "answer_selection.json"
+UNREAD = -1e9  # the score of a sentence the answer model did not read: after every read one
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Selection:
+    read: int  # candidates the answer model reads
+    weights: tuple[float, ...]  # model logit, feature-scorer logit
+    bias: float
+    next_margin: float  # the next sentence joins the quote when it scores within this of the best
+    extra_margin: float  # other places are cited when they score within this of the best
+    confidence_features: tuple[str, ...]
+    confidence_weights: tuple[float, ...]
+    confidence_bias: float
+    found_threshold: float
+    answer_model_sha256: str
+    # Two floors below which the sources are taken not to answer, whatever the confidence:
+    # the feature model's answerability (off-topic questions) and the answer model's best logit.
+    min_feature_answerable: float = 0.0
+    min_model_logit: float = -1e9
+
+    @classmethod
+    def load(cls, path: Path = SELECTION) -> "Selection":
+        try:
+            data = json.loads(path.read_text())
+            meta = json.loads(ANSWER_MODEL_METADATA.read_text())
+            fields = {f.name for f in dataclasses.fields(cls)}
+            sel = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["selection"].items() if k in fields})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"the answer selection settings {path} are missing or damaged — reinstall askkhorasan") from exc
+        if sel.answer_model_sha256 != meta.get("weights_sha256"):
+            raise ModelError(f"{path.name} was fitted for another answer model — rerun training/fit_selection.py --write")
+        return sel
+
+    def score(self, model_logit: float, probability: float) -> float:
+        return self.weights[0] * model_logit + self.weights[1] * _logit(probability) + self.bias
+
+
+def read(selection: Selection, model, question: str, texts: list[str], candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates with the answer model's logit and the final score, best first.
+
+    `texts[i]` is the text of `candidates[i]`; only the first `selection.read` are read.
+    """
+    top = candidates[: selection.read]
+    logits = model.logits(question, texts[: len(top)]) if top else []
+    out = [dataclasses.replace(c, model_logit=float(z), score=selection.score(float(z), c.probability))
+           for c, z in zip(top, logits)]
+    out.extend(dataclasses.replace(c, score=UNREAD + c.probability) for c in candidates[len(top):])
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def order_passages(hits: list[Hit], candidates: list[Candidate]) -> list[Hit]:
+    """Passages whose sentences were read, by their best sentence; then the others as retrieved."""
+    best: dict[int, float] = {}
+    for c in candidates:
+        if c.model_logit is not None:
+            best[c.passage] = max(best.get(c.passage, UNREAD), c.score)
+    read_hits = sorted((h for h in hits if h.row in best), key=lambda h: -best[h.row])
+    return read_hits + [h for h in hits if h.row not in best]
+
+
+def confidence_features(candidates: list[Candidate], feature_answerable: float) -> dict[str, float]:
+    read_ = [c for c in candidates if c.model_logit is not None]
+    if not read_:
+        return {"score": -10.0, "model_logit": -10.0, "feature_logit": -10.0, "margin": 0.0,
+                "feature_answerable": _logit(feature_answerable)}
+    best = read_[0]
+    second = read_[1].score if len(read_) > 1 else best.score - 5.0
+    return {
+        "score": best.score,
+        "model_logit": best.model_logit,
+        "feature_logit": _logit(best.probability),
+        "margin": min(best.score - second, 5.0),
+        "feature_answerable": _logit(feature_answerable),
+    }
+
+
+def confidence(selection: Selection, candidates: list[Candidate], feature_answerable: float) -> float:
+    """The probability that the best quote answers the question (fitted on tuning questions)."""
+    f = confidence_features(candidates, feature_answerable)
+    z = sum(w * f[name] for name, w in zip(selection.confidence_features, selection.confidence_weights))
+    return 1 / (1 + math.exp(-(z + selection.confidence_bias)))
+
+
+def answers(selection: Selection, candidates: list[Candidate], feature_answerable: float, confidence_: float) -> bool:
+    """Whether the sources answer: both floors passed and the confidence at or above the threshold."""
+    read_ = [c for c in candidates if c.model_logit is not None]
+    return (bool(read_) and feature_answerable >= selection.min_feature_answerable
+            and max(c.model_logit for c in read_) >= selection.min_model_logit
+            and confidence_ >= selection.found_threshold)
+
+
+def as_array(f: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([f[n] for n in names], dtype=np.float64)
