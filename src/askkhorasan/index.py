@@ -6,7 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
-from .embed import Embedder, shared_embedder
+from .embed import Embedder, compatible, shared_embedder
+from .errors import IndexIncompatibleError
 from .lexical import LexicalIndex
 from .question import CUT_NOTE, prepare_question
 from .abstain import FOUND_THRESHOLD, answerable_probability
@@ -28,11 +29,20 @@ class Index:
         self.index_dir = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        self._state = self._load()
+        gen = load_generation(self.index_dir)  # before the model: a missing index is reported at once
         self.embedder = embedder or shared_embedder()
+        self._state = self._load(gen)
 
-    def _load(self) -> tuple[Generation, LexicalIndex, SentenceTable]:
-        gen = load_generation(self.index_dir)
+    def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
+        gen = gen or load_generation(self.index_dir)
+        built_with = gen.manifest.get("embedding")
+        if not compatible(built_with, self.embedder):
+            raise IndexIncompatibleError(
+                f"the index at {self.index_dir} holds {(built_with or {}).get('precision', 'fp32')} vectors "
+                f"({(built_with or {}).get('backend', 'torch')} backend) but questions are embedded by the "
+                f"{self.embedder.backend} backend ({self.embedder.precision}) — run `askkhorasan build --index "
+                f"{self.index_dir}` to re-embed it, or set ASKKHORASAN_BACKEND to the backend that built it"
+            )
         lexical = LexicalIndex.load(gen.path / LEXICAL)
         return gen, lexical, SentenceTable(gen, lexical)
 
