@@ -1,5 +1,5 @@
 """scikit-learn's English stop words (BSD-3-Clause), copied so that searching does not import
-scikit-learn, which takes 1.5 s of a cold start; tests/test_fast_start.py checks the copy."""
+scikit-learn, which takes 1.5 s of a cold start; tests/test_fast_backend.py checks the copy."""
 
 ENGLISH_STOP_WORDS = frozenset("""
 a about above across after afterwards again against all almost alone along already also although
