@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +22,9 @@ QUERY_THREADS = 1
 
 
 def batch_threads() -> int:
+    """ASKKHORASAN_THREADS, or the cores this process may use, at most 4."""
+    if os.environ.get("ASKKHORASAN_THREADS", "").isdigit():
+        return max(1, int(os.environ["ASKKHORASAN_THREADS"]))
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
@@ -45,13 +49,20 @@ class OnnxModel:
         self.graph = Path(graph)
         self.tokenizer = tokenizer
         self._single = _session(self.graph, QUERY_THREADS)
-        threads = batch_threads()
-        self._batch = self._single if threads == QUERY_THREADS else _session(self.graph, threads)
+        self._batch = None  # made at the first batch: a session costs ~0.3 s, and asking needs none
+        self._batch_lock = threading.Lock()
         self._inputs = {i.name for i in self._single.get_inputs()}
+
+    def _batch_session(self):
+        with self._batch_lock:
+            if self._batch is None:
+                threads = batch_threads()
+                self._batch = self._single if threads == QUERY_THREADS else _session(self.graph, threads)
+            return self._batch
 
     def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> np.ndarray:
         """The graph's one output for a batch of texts or text pairs, as float32 rows."""
         feed = {k: v for k, v in self.tokenizer.batch(texts).items() if k in self._inputs}
-        session = self._single if len(texts) == 1 else self._batch
+        session = self._single if len(texts) == 1 else self._batch_session()
         # InferenceSession.run is thread-safe: concurrent questions each get a core.
         return session.run(None, feed)[0].astype(np.float32, copy=False)
