@@ -98,8 +98,8 @@ def test_index_from_another_backend_is_refused_then_rebuilt(corpus_copy, embedde
 
 
 def test_index_from_before_backends_were_recorded_is_torch_fp32(embedder):
-    assert compatible(None, embedder) and compatible({}, embedder)
-    assert not compatible({"precision": "int8"}, embedder)
+    assert compatible(None, embedder.precision) and compatible({}, embedder.precision)
+    assert not compatible({"precision": "int8"}, embedder.precision)
 
 
 def test_damaged_cached_graph_is_not_used(embedder, tmp_path, monkeypatch):
@@ -154,3 +154,12 @@ def test_stop_words_are_scikit_learns():
     from askkhorasan.stopwords import ENGLISH_STOP_WORDS as copied
 
     assert copied == ENGLISH_STOP_WORDS
+
+
+def test_status_calls_an_index_from_another_backend_stale(seed_built, monkeypatch):
+    from askkhorasan.status import index_status
+
+    assert not index_status(seed_built.corpus, seed_built.index_dir).stale
+    monkeypatch.setenv("ASKKHORASAN_BACKEND", "onnx-int8")
+    status = index_status(seed_built.corpus, seed_built.index_dir)
+    assert status.stale and "askkhorasan build" in status.problem

@@ -96,7 +96,7 @@ def _previous(index_dir: Path, settings: Settings, embedder: Embedder) -> _Previ
     if gen.settings.build_fields() != settings.build_fields():
         log.info("chunking settings changed; re-embedding every source")
         return None
-    if not compatible(gen.manifest.get("embedding"), embedder):
+    if not compatible(gen.manifest.get("embedding"), embedder.precision):
         log.info("the index's vectors come from another embedding backend; re-embedding every source")
         return None
     rows: dict[str, list[int]] = {}

@@ -146,13 +146,16 @@ class Embedder:
         return self._runner.run([text])[0]
 
 
-def compatible(built_with: dict | None, embedder: Embedder) -> bool:
-    """Whether vectors made as `built_with` says can be searched with this embedder's.
+def compatible(built_with: dict | None, precision: str) -> bool:
+    """Whether vectors made as `built_with` (a manifest's "embedding") can be searched with
+    query vectors of this precision. An index from before backends were recorded was made by
+    torch in fp32."""
+    return (built_with or {}).get("precision", "fp32") == precision
 
-    An index from before backends were recorded was made by torch in fp32.
-    """
-    precision = (built_with or {}).get("precision", "fp32")
-    return precision == embedder.precision
+
+def default_precision() -> str:
+    """The precision of the vectors ASKKHORASAN_BACKEND's backend makes, without loading it."""
+    return BACKENDS.get(default_backend(), BACKENDS[DEFAULT_BACKEND])[1]
 
 
 _shared: Embedder | None = None

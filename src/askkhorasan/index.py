@@ -36,7 +36,7 @@ class Index:
     def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
         gen = gen or load_generation(self.index_dir)
         built_with = gen.manifest.get("embedding")
-        if not compatible(built_with, self.embedder):
+        if not compatible(built_with, self.embedder.precision):
             raise IndexIncompatibleError(
                 f"the index at {self.index_dir} holds {(built_with or {}).get('precision', 'fp32')} vectors "
                 f"({(built_with or {}).get('backend', 'torch')} backend) but questions are embedded by the "
