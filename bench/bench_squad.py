@@ -111,7 +111,7 @@ def main() -> None:
     index = ak.Index(work / "index", embedder=embedder)
     texts = [p["text"] for p in index.generation.passages]
     t = time.perf_counter()
-    embedder.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    embedder.encode(texts)
     encode_seconds = time.perf_counter() - t
 
     baselines = PlainBaselines(paragraphs, embedder)
@@ -166,7 +166,7 @@ def main() -> None:
         index.ask(q["question"])
     for q in sample:
         t0 = time.perf_counter()
-        embedder.model.encode([q["question"]], normalize_embeddings=True, show_progress_bar=False)
+        embedder.encode_query(q["question"])
         t1 = time.perf_counter()
         index.search(q["question"], k=5)
         t2 = time.perf_counter()

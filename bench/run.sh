@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 echo "== retrieval, answers, latency and build on the SQuAD sample"
 python bench/bench_squad.py
+echo; echo "== torch against ONNX Runtime: cold ask, app start, latency, build, held-out figures"
+if [ "${FULL:-0}" = 1 ]; then python bench/bench_speed.py; else python bench/bench_speed.py --no-full --runs 3; fi
 echo; echo "== adding one document to an indexed corpus"
 python bench/bench_refresh.py
 echo; echo "== FAISS index types at scale (synthetic vectors)"

@@ -34,12 +34,12 @@ def _check_chunks(doc, embedder):
     for s in sentences:
         assert doc.text[s.start:s.end].strip() == doc.text[s.start:s.end] != ""
         # what is embedded fits the model window, [CLS] and [SEP] included
-        assert len(embedder.tokenizer(doc.text[s.start:s.end], verbose=False)["input_ids"]) <= MODEL_WINDOW
+        assert embedder.count_tokens([doc.text[s.start:s.end]])[0] + 2 <= MODEL_WINDOW
     for c in chunks:
         text = doc.text[c.start:c.end]
         assert text and text == text.strip()
         assert c.start == sentences[c.first_sentence].start and c.end == sentences[c.last_sentence - 1].end
-        pieces = len(embedder.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        pieces = embedder.count_tokens([text])[0]
         assert pieces <= DEFAULT_SETTINGS.max_tokens
         blocks = [b for b in doc.blocks if b.kind == "paragraph" and b.start < c.end and c.start < b.end]
         assert len({(b.section, b.page) for b in blocks}) == 1, "a passage crosses a section"

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
-from .embed import Embedder, passage_vectors, shared_embedder
+from .embed import Embedder, compatible, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .readers import SUPPORTED, read_bytes
@@ -85,7 +85,7 @@ class _Previous:
         return self.gen.manifest.get("sources", {})
 
 
-def _previous(index_dir: Path, settings: Settings) -> _Previous | None:
+def _previous(index_dir: Path, settings: Settings, embedder: Embedder) -> _Previous | None:
     """The current generation, if its stored rows can be reused under these settings."""
     try:
         gen = load_generation(index_dir)
@@ -95,6 +95,9 @@ def _previous(index_dir: Path, settings: Settings) -> _Previous | None:
         return None
     if gen.settings.build_fields() != settings.build_fields():
         log.info("chunking settings changed; re-embedding every source")
+        return None
+    if not compatible(gen.manifest.get("embedding"), embedder.precision):
+        log.info("the index's vectors come from another embedding backend; re-embedding every source")
         return None
     rows: dict[str, list[int]] = {}
     for i, p in enumerate(gen.passages):
@@ -158,7 +161,7 @@ def build_index(
     files = discover(corpus_dir)
     embedder = embedder or shared_embedder()
     with BuildLock(index_dir):
-        previous = None if force else _previous(index_dir, settings)
+        previous = None if force else _previous(index_dir, settings, embedder)
         old_sources: dict[str, str] = previous.sources if previous else {}
 
         docs: list[_DocRows] = []
@@ -219,7 +222,7 @@ def build_index(
             "failed": {f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason} for f in failed},
             "duplicates": {dup: original for dup, original in duplicates},
         }
-        generation = _write(index_dir, docs, sources, settings, progress, extra)
+        generation = _write(index_dir, docs, sources, settings, progress, extra | {"embedding": embedder.describe()})
 
     added = tuple(s for s in sources if s not in old_sources)
     updated = tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s])

@@ -6,7 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
-from .embed import Embedder, shared_embedder
+from .embed import Embedder, compatible, shared_embedder
+from .errors import IndexIncompatibleError
 from .lexical import LexicalIndex
 from .question import CUT_NOTE, prepare_question
 from . import rerank
@@ -30,8 +31,9 @@ class Index:
         self.index_dir = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        self._state = self._load()
+        gen = load_generation(self.index_dir)  # before the model: a missing index is reported at once
         self.embedder = embedder or shared_embedder()
+        self._state = self._load(gen)
         self._answer_model = answer_model
         self._selection: rerank.Selection | None = None
 
@@ -48,8 +50,16 @@ class Index:
             self._selection = rerank.Selection.load()
         return self._selection
 
-    def _load(self) -> tuple[Generation, LexicalIndex, SentenceTable]:
-        gen = load_generation(self.index_dir)
+    def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
+        gen = gen or load_generation(self.index_dir)
+        built_with = gen.manifest.get("embedding")
+        if not compatible(built_with, self.embedder.precision):
+            raise IndexIncompatibleError(
+                f"the index at {self.index_dir} holds {(built_with or {}).get('precision', 'fp32')} vectors "
+                f"({(built_with or {}).get('backend', 'torch')} backend) but questions are embedded by the "
+                f"{self.embedder.backend} backend ({self.embedder.precision}) — run `askkhorasan build --index "
+                f"{self.index_dir}` to re-embed it, or set ASKKHORASAN_BACKEND to the backend that built it"
+            )
         lexical = LexicalIndex.load(gen.path / LEXICAL)
         return gen, lexical, SentenceTable(gen, lexical)
 

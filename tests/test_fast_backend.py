@@ -1,0 +1,165 @@
+"""The ONNX Runtime backend against torch, the reference: same word pieces, same vectors, and
+answering without importing torch. An index records which backend made its vectors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from askkhorasan import Index, IndexIncompatibleError, build_index
+from askkhorasan.embed import BACKENDS, DEFAULT_BACKEND, Embedder, compatible
+from askkhorasan.graph_cache import GRAPH, RECORD, _checked
+from askkhorasan.settings import MODEL_WINDOW
+from askkhorasan.sentences import sentence_spans
+from askkhorasan.store import current_generation
+
+from conftest import ROOT, SEED
+
+EDGE_CASES = [
+    "Why is the group shrouded in secrecy?",
+    "  leading and trailing spaces  ",
+    "a",
+    "",
+    "ISKP’s émigré fighters — in Nangarhar, 2015…",
+    "word " * 400,  # past the window: both cut at 256 word pieces
+    "中文 text, ﬁ ligatures\tand\ttabs\n\nnew lines",
+    "WHO LEADS ISKP IN KUNAR??",
+]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Embedder(backend="torch")
+
+
+@pytest.fixture(scope="module")
+def seed_sentences():
+    text = SEED.read_text(encoding="utf-8")
+    return [text[s:e] for s, e in sentence_spans(text)][:150]
+
+
+def test_word_pieces_match_sentence_transformers(reference, seed_sentences):
+    tokenizer = reference._runner.model.tokenizer
+    for text in EDGE_CASES + seed_sentences[:40]:
+        expected = tokenizer(text, truncation=True, max_length=MODEL_WINDOW)["input_ids"]
+        assert reference.tokenizer.batch([text])["input_ids"][0].tolist() == expected, text[:60]
+        assert reference.count_tokens([text]) == [len(tokenizer(text, add_special_tokens=False)["input_ids"])]
+
+
+def test_onnx_vectors_match_torch(embedder, reference, seed_sentences):
+    """The fidelity gate for full-precision graphs: cosine >= 0.999 to torch, batched and alone."""
+    assert embedder.backend == DEFAULT_BACKEND and BACKENDS[DEFAULT_BACKEND][1] == "fp32"
+    texts = EDGE_CASES + seed_sentences
+    expected = reference.encode(texts)
+    batched = embedder.encode(texts)
+    assert np.min(np.sum(batched * expected, axis=1)) >= 0.999
+    alone = np.stack([embedder.encode_query(t) for t in EDGE_CASES])
+    assert np.min(np.sum(alone * expected[: len(EDGE_CASES)], axis=1)) >= 0.999
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-4)
+
+
+def test_answering_imports_no_torch(seed_built):
+    code = (
+        "import sys, askkhorasan as ak\n"
+        f"a = ak.ask('Why is the group shrouded in secrecy?', index_dir={str(seed_built.index_dir)!r})\n"
+        "assert a.found, a\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sentence_transformers', 'transformers', "
+        "'sklearn', 'gradio', 'pandas'})\n"
+        "print(','.join(heavy))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ASKKHORASAN_BACKEND": "onnx"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_manifest_records_the_backend(seed_built, embedder):
+    manifest = seed_built.index.manifest
+    assert manifest["embedding"]["backend"] == embedder.backend
+    assert manifest["embedding"]["precision"] == "fp32"
+    assert manifest["embedding"]["graph_sha256"] == embedder.graph_sha256
+
+
+def test_index_from_another_backend_is_refused_then_rebuilt(corpus_copy, embedder):
+    corpus, index_dir = corpus_copy
+    build_index(corpus, index_dir, embedder=embedder)
+    path = current_generation(index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["embedding"] = {"backend": "onnx-int8", "library": "onnxruntime", "precision": "int8"}
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexIncompatibleError, match=r"askkhorasan build --index .*ASKKHORASAN_BACKEND"):
+        Index(index_dir, embedder=embedder)
+    again = build_index(corpus, index_dir, embedder=embedder)
+    assert again.embedded_passages == again.passages  # nothing reused across backends
+    assert Index(index_dir, embedder=embedder).search("secrecy", k=1)
+
+
+def test_index_from_before_backends_were_recorded_is_torch_fp32(embedder):
+    assert compatible(None, embedder.precision) and compatible({}, embedder.precision)
+    assert not compatible({"precision": "int8"}, embedder.precision)
+
+
+def test_damaged_cached_graph_is_not_used(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASKKHORASAN_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "onnx" / "embedder-fp32-x"
+    folder.mkdir(parents=True)
+    graph = embedder._runner.graph
+    (folder / GRAPH).write_bytes(graph.read_bytes()[:1000])
+    (folder / RECORD).write_text((graph.parent / RECORD).read_text())
+    assert _checked(folder) is None and not folder.exists()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    return corpus, tmp_path / "index"
+
+
+def test_cross_encoder_exports_and_runs_like_torch(tmp_path, embedder):
+    """The same exporter and runner serve a one-logit BERT cross-encoder over (question, passage) pairs."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from askkhorasan.onnx_export import export_onnx
+    from askkhorasan.onnx_model import OnnxModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, num_labels=1)
+    model = BertForSequenceClassification(config).eval()
+    graph = export_onnx(model, "cross-encoder", tmp_path / "ce.onnx")
+    runner = OnnxModel(graph, embedder.tokenizer)
+    pairs = [("Why is the group shrouded in secrecy?", "As such factors have remained unexplored."),
+             ("Who?", "word " * 300), ("a", "b")]
+    logits = runner.run(pairs)
+    assert logits.shape == (3, 1)
+    feed = {k: torch.from_numpy(v) for k, v in embedder.tokenizer.batch(pairs).items()}
+    assert (feed["token_type_ids"].sum(1) > 0).all()  # the second text is marked as such
+    with torch.no_grad():
+        expected = model(**feed).logits.numpy()
+    assert np.allclose(logits, expected, atol=1e-4)
+    assert np.allclose(runner.run(pairs[:1]), expected[:1], atol=1e-4)
+
+
+def test_stop_words_are_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from askkhorasan.stopwords import ENGLISH_STOP_WORDS as copied
+
+    assert copied == ENGLISH_STOP_WORDS
+
+
+def test_status_calls_an_index_from_another_backend_stale(seed_built, monkeypatch):
+    from askkhorasan.status import index_status
+
+    assert not index_status(seed_built.corpus, seed_built.index_dir).stale
+    monkeypatch.setenv("ASKKHORASAN_BACKEND", "onnx-int8")
+    status = index_status(seed_built.corpus, seed_built.index_dir)
+    assert status.stale and "askkhorasan build" in status.problem
