@@ -84,3 +84,11 @@ def test_missing_weights_are_refused(tmp_path):
     shutil.copy(answer_model.METADATA, tmp_path / answer_model.METADATA.name)
     with pytest.raises(ModelError, match="missing or altered"):
         answer_model.AnswerModel(tmp_path / answer_model.METADATA.name)
+
+
+def test_onnx_logits_match_torch(model):
+    torch_model = answer_model.AnswerModel(backend="torch")
+    questions = ["How was the bridge financed?", "Who is the current leader of the movement?"]
+    for q in questions:
+        fast, reference = model.logits(q, BRIDGE), torch_model.logits(q, BRIDGE)
+        assert np.abs(fast - reference).max() < 1e-3, (fast, reference)

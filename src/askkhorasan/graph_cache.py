@@ -23,6 +23,7 @@ import logging
 import os
 import secrets
 import shutil
+import types
 from pathlib import Path
 
 from .errors import ModelError
@@ -83,7 +84,8 @@ def graph_key(weights_sha256: str, settings: dict) -> str:
 def cached_graph(model, weights_sha256: str, kind: str, precision: str) -> tuple[Path, dict]:
     """The checked graph for these weights and settings, exported first if it is not cached.
 
-    `model` is what `export_onnx` takes: a model folder or a loaded torch module.
+    `model` is what `export_onnx` takes: a model folder or a loaded torch module, or a
+    function returning one, called only when the graph has to be exported.
     """
     from .onnx_export import exporter_settings
 
@@ -119,6 +121,8 @@ def _export(model, folder: Path, weights_sha256: str, kind: str, precision: str,
     try:
         tmp.mkdir(parents=True)
         try:
+            if isinstance(model, (types.FunctionType, types.MethodType)):  # a factory: the torch module is built only to export
+                model = model()
             export_onnx(model, kind, tmp / GRAPH, precision=precision)
         except ImportError as exc:
             raise ModelError(
