@@ -73,11 +73,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=400, help="evenly spaced SQuAD sample questions")
     parser.add_argument("--strong", type=float, default=0.95)
-    parser.add_argument("--weak", type=float, default=0.75)
+    parser.add_argument("--weak", type=float, default=0.65)
+    parser.add_argument("--from-rows", type=Path, default=None,
+                        help="derive the thresholds from a --rows file of an earlier run instead of asking again")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "askkhorasan-confidence")
     parser.add_argument("--rows", type=Path, default=None, help="write every answered question here (JSON Lines)")
     args = parser.parse_args()
 
+    if args.from_rows:
+        rows = [json.loads(line) for line in args.from_rows.read_text(encoding="utf-8").splitlines() if line.strip()]
+        report(rows, [r for r in rows if r["set"] == "squad-unanswerable"], None, args)
+        return
     embedder = shared_embedder()
     shutil.rmtree(args.work, ignore_errors=True)
     (args.work / "seed" / "corpus").mkdir(parents=True)
@@ -95,6 +101,13 @@ def main() -> None:
     rows += answered(sample, [(q["question"], tuple(q["answers"])) for q in picked], "squad")
     adversarial = answered(sample, [(q["question"], None) for q in questions if not q["answers"]], "squad-unanswerable")
 
+    report(rows, adversarial, len([q for q in questions if not q["answers"]]), args)
+    if args.rows:
+        args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows + adversarial), encoding="utf-8")
+
+
+def report(rows: list[dict], adversarial: list[dict], n_un: int | None, args) -> None:
+    rows = [r for r in rows if r["set"] != "squad-unanswerable"]
     strong = lowest_threshold(rows, args.strong)
     likely = highest_weak(rows, args.weak)
     print(f"{len(rows)} answered questions ({sum(r['right'] for r in rows)} right)")
@@ -107,14 +120,11 @@ def main() -> None:
             f"{name} {precision(sub, lo, hi)[0]} ({precision(sub, lo, hi)[1]:.0%} right)"
             for name, lo, hi in (("strong", strong, 1.01), ("likely", likely, strong), ("weak", 0.0, likely))
         ))
-    n_un = len([q for q in questions if not q["answers"]])
-    print(f"  squad unanswerable: {len(adversarial)} of {n_un} answered anyway: " + ", ".join(
+    print(f"  squad unanswerable: {len(adversarial)} of {n_un or '?'} answered anyway: " + ", ".join(
         f"{name} {precision(adversarial, lo, hi)[0]}"
         for name, lo, hi in (("strong", strong, 1.01), ("likely", likely, strong), ("weak", 0.0, likely))
     ))
     print(json.dumps({"strong": round(strong, 2), "likely": round(likely, 2)}))
-    if args.rows:
-        args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 if __name__ == "__main__":

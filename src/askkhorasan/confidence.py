@@ -8,10 +8,10 @@ sample questions; see the README). Recalibrating is a change to BANDS alone.
 from __future__ import annotations
 
 # (band, lowest confidence in it), highest first; below the last, `ask` refuses (abstain.FOUND_THRESHOLD).
-BANDS = (("strong", 0.95), ("likely", 0.20), ("weak", 0.0))
+BANDS = (("strong", 0.80), ("likely", 0.35), ("weak", 0.0))
 
 DESCRIPTIONS = {
-    "strong": "strong — answers this confident were right at least 95% of the time in evaluation",
+    "strong": "strong — answers this confident were nearly always right in evaluation",
     "likely": "likely — usually right, but check the quote",
     "weak": "weak — often wrong in evaluation: check the quote and the runner-up",
 }
