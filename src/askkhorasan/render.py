@@ -212,7 +212,7 @@ def answer_html(answer: Answer) -> str:
         for i, c in enumerate(answer.citations, 1):
             flag = '<span class="ak-weak-flag">weak answer — check it</span>' if band == "weak" and i == 1 else ""
             parts.append(f'<blockquote class="ak-quote" data-citation="{i}">{_esc(c.quote)} '
-                         f'<a class="ak-cite-ref" href="#ak-passage-{i}" data-ak-cite="{i}">[{i}]</a>{flag}</blockquote>')
+                         f'<a class="ak-cite-ref" href="#ak-cite-{i}" data-ak-cite="{i}">[{i}]</a>{flag}</blockquote>')
         parts.append(f'<p class="ak-confidence ak-band-{band}"><span class="ak-band">{_esc(DESCRIPTIONS[band])}</span> '
                      f"<small>(confidence {answer.confidence:.2f})</small></p>")
         if band == "weak" and answer.runner_up:
@@ -223,8 +223,7 @@ def answer_html(answer: Answer) -> str:
         parts.append('<ol class="ak-citations">')
         for i, c in enumerate(answer.citations, 1):
             parts.append(
-                f'<li id="ak-cite-{i}"><span class="ak-cite-label">{_esc(citation_label(c))}</span> '
-                f'<span class="ak-cite-full">{_esc(full_citation(c))}</span> '
+                f'<li id="ak-cite-{i}"><span class="ak-cite-full">{_esc(full_citation(c))}</span> '
                 f'<button type="button" class="ak-copy" data-ak-copy="{_esc(full_citation(c))}">Copy citation</button> '
                 f"{_open_button(c.source, c.start, c.end)}</li>"
             )

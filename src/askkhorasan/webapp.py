@@ -53,7 +53,7 @@ mark.ak-answer { background: #ffe08a; padding: 0 .1em; }
 .ak-viewer { border: 1px solid #999; border-radius: 6px; padding: .6em; }
 .ak-viewer-text { max-height: 32em; overflow-y: auto; white-space: normal; font-family: Georgia, serif; line-height: 1.5; }
 mark.ak-source-quote { background: #ffe08a; }
-.ak-result button { margin: 0 .2em; padding: 0 .4em; border: 1px solid #aaa; border-radius: 4px; font-size: .85em; }
+.ak-result button, .ak-viewer button { margin: 0 .2em; padding: 0 .4em; border: 1px solid #aaa; border-radius: 4px; font-size: .85em; }
 """
 
 # One delegated listener, installed once: citation links scroll to their passage, "Open in
@@ -67,7 +67,7 @@ JS = """
     const ref = event.target.closest('[data-ak-cite]');
     if (ref) {
       event.preventDefault();
-      const passage = document.getElementById('ak-passage-' + ref.dataset.akCite);
+      const passage = document.querySelector('.ak-passage[data-citations~="' + ref.dataset.akCite + '"]');
       if (passage) {
         passage.open = true;
         passage.scrollIntoView({block: 'center'});
