@@ -1,7 +1,6 @@
 """Issue 12 in the real app, driven in headless Chromium: one numbering, the source viewer,
 confidence in words, "Why this answer?", export, and the upload box (screenshots in test-artifacts/)."""
 
-import json
 import re
 
 import pytest

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import AskKhorasanError
+from .errors import AskKhorasanError, QuestionError
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
@@ -214,19 +214,13 @@ def _ask_many(lines, index_dir: Path, explain: bool) -> int:
             row = index.ask(text, explain=explain).to_dict()
             attention |= not row["found"]
         except AskKhorasanError as exc:
-            if index is None and not isinstance(exc, _question_error()):
-                raise
+            if not isinstance(exc, QuestionError):
+                raise  # no index, a damaged one: every line would fail the same way
             row = {"question": text, "error": str(exc)}
             attention = True
         click.echo(json.dumps(row, ensure_ascii=False))
         sys.stdout.flush()
     return EXIT_ATTENTION if attention else 0
-
-
-def _question_error():
-    from .errors import QuestionError
-
-    return QuestionError
 
 
 @main.command(name="eval")

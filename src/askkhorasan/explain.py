@@ -59,12 +59,12 @@ def arrange(answer: Answer, gen: Generation, hits: list[Hit], k: int) -> Answer:
 
 
 def runner_up(answer: Answer, gen: Generation, candidates: list[Candidate]) -> Citation | None:
-    """The best-scoring sentence that no quote of the answer holds."""
+    """The best-scoring sentence that no quote of the answer holds (and that does not itself ask)."""
     if not answer.found:
         return None
     for c in candidates:
         cite = _citation(gen, c.passage, c.sentence, c.sentence)
-        if not _overlaps(cite, answer.citations):
+        if not _overlaps(cite, answer.citations) and not cite.quote.rstrip().endswith("?"):
             return _with_document(cite, gen)
     return None
 
