@@ -191,9 +191,11 @@ def test_a_no_change_build_writes_nothing_and_is_quick(folders, tmp_path, embedd
     result = run("build", "--corpus", corpus, "--index", index)
     assert snapshot(index) == before
     assert "Nothing new, changed or removed" in result.output and result.exit_code == 3
-    # a change is still seen
+    # a skipped file taken away changes nothing served; a new source is still seen
     (corpus / "photo.txt").unlink()
-    assert build_index(corpus, index, embedder=embedder).generation != report.generation
+    assert build_index(corpus, index, embedder=embedder).generation == report.generation
+    (corpus / "new.md").write_text("# New\n\nCouriers cross the Pech road at night.\n", encoding="utf-8")
+    assert build_index(corpus, index, embedder=embedder).added == ("new.md",)
 
 
 def test_a_damaged_index_is_rebuilt_even_with_nothing_changed(folders, tmp_path, embedder):
