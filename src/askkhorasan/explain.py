@@ -41,21 +41,20 @@ def _with_document(c: Citation, gen: Generation) -> Citation:
 
 
 def arrange(answer: Answer, gen: Generation, hits: list[Hit], k: int) -> Answer:
-    """The passages of an answer with those that hold its quotes first, in citation order, and
-    its citations with their documents' publisher and date."""
+    """The answer with its citations' publisher and date, and every passage a quote came from
+    among its passages (after the first k in search order, when k is small)."""
     if not answer.citations:
         return answer
     answer = dataclasses.replace(answer, citations=tuple(_with_document(c, gen) for c in answer.citations))
-    shown = hits[: max(k, len(answer.citations))]
-    ranked = list(hits)
-    cited: list[Hit] = []
+    shown = list(hits[:k])
     for c in answer.citations:
-        hit = next((h for h in ranked if _contains(gen.passages[h.row], c)), None)
-        if hit is not None and hit not in cited:
-            cited.append(hit)
-    rest = [h for h in shown if h not in cited][: max(0, k - len(cited))]
-    passages = tuple(to_passage(gen.passages[h.row], h.score) for h in cited + rest)
-    return dataclasses.replace(answer, passages=passages)
+        if not any(_contains(gen.passages[h.row], c) for h in shown):
+            hit = next((h for h in hits if _contains(gen.passages[h.row], c)), None)
+            if hit is not None:
+                shown.append(hit)
+    if len(shown) == len(answer.passages):
+        return answer
+    return dataclasses.replace(answer, passages=tuple(to_passage(gen.passages[h.row], h.score) for h in shown))
 
 
 def runner_up(answer: Answer, gen: Generation, candidates: list[Candidate]) -> Citation | None:

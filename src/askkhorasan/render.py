@@ -235,7 +235,7 @@ def answer_html(answer: Answer) -> str:
         parts.append(f'<div class="ak-not-found">{_esc(_refusal(answer))}</div>')
     parts.append(explanation_html(answer))
     if answer.passages:
-        cited = [i for i in range(len(answer.passages)) if i in numbers]
+        cited = sorted(numbers, key=lambda i: numbers[i][0])  # in citation order; the rest in search order
         others = [i for i in range(len(answer.passages)) if i not in numbers]
         if cited:
             parts.append('<h3>Cited passages</h3>')

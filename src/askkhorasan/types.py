@@ -104,8 +104,8 @@ class Explanation:
 class Answer:
     """A verbatim answer to a question, or `found=False` with the nearest passages.
 
-    The passages that hold the quotes come first, in citation order (one holding two quotes
-    once), then the other passages in search order; `cited_passage(n)` is the one quote n is in.
+    `passages` are in search order and include every passage a quote came from;
+    `cited_passage(n)` is the one quote n (1-based) is in.
     """
 
     question: str
