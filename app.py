@@ -10,5 +10,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--corpus", default="corpus", help="folder of source files")
     parser.add_argument("--index", default="index", help="folder the index lives in")
+    parser.add_argument("--max-source-mb", type=float, default=None,
+                        help="skip (and refuse uploads of) sources larger than this (default 20)")
     args = parser.parse_args()
-    serve(corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port)
+    serve(corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port, max_source_mb=args.max_source_mb)

@@ -82,7 +82,7 @@ def app_url(tmp_path_factory, embedder):
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
     )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
+    deadline = time.time() + 600  # a loaded 2-core machine can take minutes to import torch and gradio
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the app exited: {(root / 'app.log').read_text()}")

@@ -100,7 +100,7 @@ def test_bad_files_get_clear_report_lines_and_the_rest_index(tmp_path, embedder)
     assert any("latin1.txt: not UTF-8" in w for w in report.warnings)
     assert "vallée de Tirah" in document_text(corpus / "latin1.txt")
     statuses = {s.source: s.state for s in index_status(corpus, tmp_path / "index").sources}
-    assert statuses["encrypted.pdf"] == "failed" and statuses[SEED.name] == "indexed"
+    assert statuses["encrypted.pdf"] == "skipped" and statuses[SEED.name] == "indexed"
 
 
 def test_status_names_new_changed_and_missing_sources(tmp_path, embedder):

@@ -29,8 +29,11 @@ def test_upload_lands_inside_the_corpus_and_never_overwrites(tmp_path):
     src.write_text("# T\n\nSome text about the group.\n")
     corpus = tmp_path / "corpus"
     first = add_to_corpus(src, corpus, name="../../outside.md")
-    second = add_to_corpus(src, corpus, name="outside.md")
-    assert first == corpus / "outside.md" and second == corpus / "outside-1.md"
+    other = tmp_path / "other.md"
+    other.write_text("# T\n\nOther text about the group.\n")
+    second = add_to_corpus(other, corpus, name="outside.md")
+    assert (first.source, first.copied) == ("outside.md", True)
+    assert (second.source, second.copied) == ("outside-1.md", True)
     assert not (tmp_path / "outside.md").exists()
     assert not list(corpus.glob(".*"))
 
@@ -46,11 +49,20 @@ def test_wrong_type_and_empty_files_are_refused(tmp_path):
         add_to_corpus(empty, tmp_path / "corpus")
 
 
-def test_oversized_files_are_refused(tmp_path, monkeypatch):
-    import askkhorasan.upload as upload
-
-    monkeypatch.setattr(upload, "MAX_UPLOAD_BYTES", 10)
+def test_oversized_files_are_refused_with_the_build_limit(tmp_path):
     big = tmp_path / "big.txt"
-    big.write_text("x" * 100)
-    with pytest.raises(SourceError, match="limit"):
-        add_to_corpus(big, tmp_path / "corpus")
+    big.write_text("x" * 2000)
+    with pytest.raises(SourceError, match="over the 0.001 MB limit.*--max-source-mb"):
+        add_to_corpus(big, tmp_path / "corpus", max_source_mb=0.001)
+    assert not (tmp_path / "corpus").exists()
+
+
+def test_an_identical_file_is_not_copied_again(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "saffron.md").write_text("# Saffron\n\nThe same bytes.\n")
+    upload = tmp_path / "saffron.md"
+    upload.write_text("# Saffron\n\nThe same bytes.\n")
+    added = add_to_corpus(upload, corpus)
+    assert (added.source, added.copied) == ("sub/saffron.md", False)
+    assert sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*")) == ["sub", "sub/saffron.md"]

@@ -16,10 +16,10 @@ def search(query: str, k: int = 5, index_dir: str | Path = "index") -> list[Pass
     return open_index(index_dir).search(query, k)
 
 
-def ask(question: str, index_dir: str | Path = "index", k: int = 5) -> Answer:
+def ask(question: str, index_dir: str | Path = "index", k: int = 5, explain: bool = False) -> Answer:
     """A verbatim, cited answer from the sources, or `found=False` with the nearest passages."""
     prepare_question(question)
-    return open_index(index_dir).ask(question, k)
+    return open_index(index_dir).ask(question, k, explain=explain)
 
 
 def document_text(path: str | Path) -> str:

@@ -18,7 +18,10 @@ from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
-from .store import BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, write_generation
+from .store import (
+    BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
+    write_generation,
+)
 from .types import BuildReport, Document, SourceFailure
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,25 @@ def discover(corpus_dir: str | Path) -> list[CorpusFile]:
 
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def path_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def too_large(source: str, size: int, max_source_mb: float) -> str | None:
+    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
+    if size <= max_source_mb * 2**20:
+        return None
+    return (
+        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
+        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
+        f"(and the same option on `askkhorasan serve` and `status`)"
+    )
 
 
 @dataclass
@@ -159,6 +181,10 @@ def build_index(
     settings = settings or DEFAULT_SETTINGS
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     files = discover(corpus_dir)
+    if not force:
+        report = _nothing_to_do(corpus_dir, index_dir, files, settings, started)
+        if report is not None:
+            return report
     embedder = embedder or shared_embedder()
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings, embedder)
@@ -170,6 +196,7 @@ def build_index(
         warnings: list[str] = []
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
+        failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
         sources: dict[str, str] = {}
         for n, cf in enumerate(files, 1):
             if progress:
@@ -177,11 +204,10 @@ def build_index(
             doc_hash = None
             try:
                 size = cf.path.stat().st_size
-                if size > settings.max_source_mb * 1024 * 1024:
-                    raise SourceError(
-                        f"{cf.source}: {size / 2**20:.2f} MB is over the {settings.max_source_mb:g} MB limit for one "
-                        f"source — split it, or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}`"
-                    )
+                reason = too_large(cf.source, size, settings.max_source_mb)
+                if reason:
+                    failed_sizes[cf.source] = size
+                    raise SourceError(reason)
                 data = cf.path.read_bytes()
                 doc_hash = file_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
@@ -195,7 +221,7 @@ def build_index(
             except SourceError as exc:
                 failed.append(SourceFailure(cf.source, str(exc)))
                 failed_hashes[cf.source] = doc_hash
-                log.warning("skipped %s", exc)
+                log.info("skipped %s", exc)  # the report carries it; the faces print it once
                 continue
             except OSError as exc:
                 failed.append(SourceFailure(cf.source, f"{cf.source}: cannot read the file ({exc.strerror or exc})"))
@@ -219,7 +245,11 @@ def build_index(
         fresh = [d for d in docs if d.passage_vectors is None]
         _embed_missing(docs, embedder, progress)
         extra = {
-            "failed": {f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason} for f in failed},
+            "failed": {
+                f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason}
+                | ({"bytes": failed_sizes[f.source]} if f.source in failed_sizes else {})
+                for f in failed
+            },
             "duplicates": {dup: original for dup, original in duplicates},
         }
         generation = _write(index_dir, docs, sources, settings, progress, extra | {"embedding": embedder.describe()})
@@ -235,6 +265,37 @@ def build_index(
         passages=sum(len(d.passages) for d in docs),
         embedded_passages=sum(len(d.passages) for d in fresh),
         seconds=round(time.perf_counter() - started, 3), generation=generation,
+    )
+
+
+def _nothing_to_do(
+    corpus_dir: Path, index_dir: Path, files: list[CorpusFile], settings: Settings, started: float
+) -> BuildReport | None:
+    """The report of a build that would change nothing — no source new, changed or removed, the
+    index intact and built with these settings — or None. Such a build writes nothing."""
+    from .status import source_states
+
+    try:
+        gen_path, manifest = verify_generation(index_dir)
+    except AskKhorasanError:
+        return None
+    if Settings.from_dict(manifest.get("settings", {})).build_fields() != settings.build_fields():
+        return None
+    states = source_states(files, manifest, settings.max_source_mb)
+    present = {s.source for s in states}
+    if any(s.state not in ("indexed", "duplicate", "skipped") for s in states) or any(
+        src not in present for src in manifest.get("sources", {})
+    ):
+        return None
+    documents = read_jsonl(gen_path / "documents.jsonl")
+    return BuildReport(
+        corpus_dir=str(corpus_dir), index_dir=str(index_dir),
+        unchanged=tuple(s.source for s in states if s.state == "indexed"),
+        failed=tuple(SourceFailure(s.source, s.reason or s.source) for s in states if s.state == "skipped"),
+        duplicates=tuple((s.source, manifest["duplicates"][s.source]) for s in states if s.state == "duplicate"),
+        warnings=tuple(w for d in documents for w in d.get("warnings", [])),
+        passages=manifest.get("counts", {}).get("passages", 0),
+        seconds=round(time.perf_counter() - started, 3), generation=gen_path.name,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import AskKhorasanError
+from .errors import AskKhorasanError, QuestionError
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
@@ -28,6 +28,20 @@ index_option = click.option(
     type=click.Path(file_okay=False, path_type=Path), help="Folder the index lives in.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default=None,
+    help="Output: plain text (the default, on a terminal or piped), Markdown, or JSON.  [--json: --format json]",
+)
+max_source_option = click.option(
+    "--max-source-mb", type=click.FloatRange(min=0.001), default=None,
+    help="Size limit for one source, in MB: larger ones are skipped, and refused as uploads (default 20).",
+)
+
+
+def _format(fmt: str | None, as_json: bool) -> str:
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt} disagree; give one of them")
+    return "json" if as_json else (fmt or "text")
 
 
 def _echo_json(data) -> None:
@@ -51,7 +65,8 @@ class _Group(click.Group):
 def main(verbose: bool) -> None:
     """Cited, verbatim answers to questions about ISKP from a folder of sources.
 
-    Put .txt and .md files in corpus/, run `askkhorasan build`, then ask.
+    Put .txt, .md, .pdf and .html files in corpus/, run `askkhorasan build`, then
+    `askkhorasan ask "QUESTION"` (or `askkhorasan serve` for the browser app).
     """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
@@ -62,26 +77,23 @@ def main(verbose: bool) -> None:
 @corpus_option
 @index_option
 @click.option("--force", is_flag=True, help="Re-embed every source, not only new and changed ones.")
-@click.option("--max-source-mb", type=click.FloatRange(min=0.001), default=None,
-              help="Skip sources larger than this (default 20).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@max_source_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars (there are none when stderr is not a terminal).")
 @json_option
 def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float | None, quiet: bool, as_json: bool) -> None:
-    """Index the files in the corpus folder (only new and changed ones are embedded)."""
+    """Index the files in the corpus folder (only new and changed ones are embedded; with nothing
+    new, changed or removed, nothing is written)."""
     from .build import build_index
+    from .render import build_summary
     from .settings import Settings
 
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else None
-    report = build_index(corpus_dir, index_dir, settings=settings, force=force, progress=None if quiet else _ProgressBars())
+    progress = None if quiet else ProgressBars.for_stream(sys.stderr)
+    report = build_index(corpus_dir, index_dir, settings=settings, force=force, progress=progress)
     if as_json:
         _echo_json(report.to_dict())
     else:
-        click.echo(
-            f"Indexed {len(report.added) + len(report.updated) + len(report.unchanged)} sources "
-            f"({report.passages} passages, {report.embedded_passages} embedded now) into {index_dir} "
-            f"in {report.seconds:.1f}s: {len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed."
-        )
+        click.echo(build_summary(report))
         for dup, original in report.duplicates:
             click.echo(f"  duplicate: {dup} is the same file as {original}; indexed once")
         for warning in report.warnings:
@@ -92,23 +104,30 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
         sys.exit(EXIT_ATTENTION)
 
 
-class _ProgressBars:
-    """tqdm bars for the stages build_index reports."""
+class ProgressBars:
+    """tqdm bars for the stages build_index reports, each with its own unit and a true rate.
+    Only for a terminal: a log gets the one-line summary the command prints at the end."""
 
-    labels = {"read": "reading sources", "embed": "embedding", "write": "writing index"}
+    labels = {"read": ("reading sources", "source"), "embed": ("embedding", "sentence"), "write": ("writing index", "step")}
 
-    def __init__(self):
+    def __init__(self, stream):
+        self.stream = stream
         self.bars = {}
+
+    @classmethod
+    def for_stream(cls, stream) -> "ProgressBars | None":
+        return cls(stream) if getattr(stream, "isatty", lambda: False)() else None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=self.labels.get(stage, stage), file=sys.stderr, leave=False)
+            desc, unit = self.labels.get(stage, (stage, "item"))
+            bar = self.bars[stage] = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False,
+                                          dynamic_ncols=True)
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(max(0, done - bar.n))
         if done >= total:
             bar.close()
 
@@ -117,37 +136,91 @@ class _ProgressBars:
 @click.argument("query")
 @click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
 @index_option
+@format_option
 @json_option
-def search(query: str, k: int, index_dir: Path, as_json: bool) -> None:
+def search(query: str, k: int, index_dir: Path, fmt: str | None, as_json: bool) -> None:
     """The passages that best answer QUERY, best first, with citations."""
     from .api import search as run_search
-    from .render import citation_label
+    from .render import citation_label, escape_markdown
 
+    fmt = _format(fmt, as_json)
     passages = run_search(query, k=k, index_dir=index_dir)
-    if as_json:
+    if fmt == "json":
         _echo_json([p.to_dict() for p in passages])
         return
     for rank, p in enumerate(passages, 1):
-        click.echo(f"[{rank}] {citation_label(p)}  ({p.source} {p.start}-{p.end}, score {p.score:.3f})")
-        click.echo(click.wrap_text(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
+        if fmt == "markdown":
+            click.echo(f"{rank}\\. {escape_markdown(citation_label(p))} — `{p.source}` {p.start}–{p.end}, score {p.score:.3f}")
+            click.echo()
+            click.echo(f"> {escape_markdown(p.text)}")
+        else:
+            click.echo(f"[{rank}] {citation_label(p)} — {p.source}, characters {p.start}–{p.end}, score {p.score:.3f}")
+            click.echo(click.wrap_text(" ".join(p.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))
         click.echo()
 
 
 @main.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @index_option
+@click.option("--questions", "questions_file", type=click.File("r", encoding="utf-8"),
+              help="Ask every line of this file (- for stdin), loading the index once; prints JSON Lines.")
+@click.option("--explain", is_flag=True,
+              help="Also show why: the candidate sentences and their scores, their passages' retrieval scores, "
+                   "the question words matched and the stage that decided.")
+@format_option
 @json_option
-def ask(question: str, index_dir: Path, as_json: bool) -> None:
+def ask(question: str | None, index_dir: Path, questions_file, explain: bool, fmt: str | None, as_json: bool) -> None:
     """A verbatim, cited answer to QUESTION from the sources (exit 3 when they do not answer)."""
     from .api import ask as run_ask
+    from .render import answer_markdown, answer_text, explanation_text
 
-    answer = run_ask(question, index_dir=index_dir)
-    if as_json:
+    fmt = _format(fmt, as_json)
+    if questions_file is not None:
+        if question is not None:
+            raise click.UsageError("give QUESTION or --questions FILE, not both")
+        sys.exit(_ask_many(questions_file, index_dir, explain))
+    if question is None:
+        raise click.UsageError("give a QUESTION, or --questions FILE")
+    answer = run_ask(question, index_dir=index_dir, explain=explain)
+    if fmt == "json":
         _echo_json(answer.to_dict())
+    elif fmt == "markdown":
+        click.echo(answer_markdown(answer))
+        if explain:
+            click.echo("\n```text\n" + explanation_text(answer) + "\n```")
     else:
-        click.echo(answer.to_markdown())
+        click.echo(answer_text(answer))
+        if explain:
+            click.echo("\n" + explanation_text(answer))
     if not answer.found:
         sys.exit(EXIT_ATTENTION)
+
+
+def _ask_many(lines, index_dir: Path, explain: bool) -> int:
+    """One JSON line per question, written as each is answered; a question that cannot be asked
+    gets {"question", "error"} and the rest go on. Exit 3 when any was not answered."""
+    from .index import open_index
+    from .question import prepare_question
+
+    index = None
+    attention = False
+    for line in lines:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        try:
+            prepare_question(text)
+            index = index or open_index(index_dir)
+            row = index.ask(text, explain=explain).to_dict()
+            attention |= not row["found"]
+        except AskKhorasanError as exc:
+            if not isinstance(exc, QuestionError):
+                raise  # no index, a damaged one: every line would fail the same way
+            row = {"question": text, "error": str(exc)}
+            attention = True
+        click.echo(json.dumps(row, ensure_ascii=False))
+        sys.stdout.flush()
+    return EXIT_ATTENTION if attention else 0
 
 
 @main.command(name="eval")
@@ -179,24 +252,28 @@ def evaluate_command(questions: Path, index_dir: Path, report_path: Path, as_jso
 @main.command()
 @corpus_option
 @index_option
+@max_source_option
 @json_option
-def status(corpus_dir: Path, index_dir: Path, as_json: bool) -> None:
-    """What is indexed, and what changed in the corpus since the last build."""
+def status(corpus_dir: Path, index_dir: Path, max_source_mb: float | None, as_json: bool) -> None:
+    """What is indexed, and what changed in the corpus since the last build (the size limit
+    defaults to the one the index was built with)."""
+    from .render import plural
     from .status import index_status
 
-    st = index_status(corpus_dir, index_dir)
+    st = index_status(corpus_dir, index_dir, max_source_mb)
     if as_json:
         _echo_json(st.to_dict())
     else:
         if not st.exists:
             click.echo(f"No usable index at {index_dir}: {st.problem}")
         else:
-            click.echo(f"Index {index_dir}: {st.passages} passages, model {st.model}, built {st.built_at}")
+            click.echo(f"Index {index_dir}: {plural(st.passages, 'passage')}, model {st.model}, built {st.built_at}")
         for s in st.sources:
             meta = "; ".join(x for x in (s.title, s.date, s.publisher) if x)
             extra = f" — {meta}" if meta else ""
-            count = f" ({s.passages} passages)" if s.state == "indexed" else ""
-            click.echo(f"  {s.state:<9} {s.source}{count}{extra}")
+            count = f" ({plural(s.passages, 'passage')})" if s.state == "indexed" else ""
+            why = f": {s.reason}" if s.reason and s.state in ("skipped", "duplicate") else ""
+            click.echo(f"  {s.state:<9} {s.source}{count}{extra}{why}")
         click.echo("Stale: run `askkhorasan build`." if st.stale else "Up to date.")
     if st.stale:
         sys.exit(EXIT_ATTENTION)
@@ -218,11 +295,12 @@ def text(path: Path, start: int | None, end: int | None) -> None:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int)
-def serve(corpus_dir: Path, index_dir: Path, host: str, port: int) -> None:
+@max_source_option
+def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, max_source_mb: float | None) -> None:
     """Start the browser app (building the index first if it is missing or stale)."""
     from .webapp import serve as run_app
 
-    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port)
+    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port, max_source_mb=max_source_mb)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -15,6 +16,7 @@ from .abstain import answerable_probability
 from .abstain import features as abstention_features
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
 from .answer_model import AnswerModel, shared_answer_model
+from .explain import arrange, explanation, runner_up
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
@@ -110,8 +112,9 @@ class Index:
         hits = hybrid_search(gen, lexical, vector, question, max(k, TOP_PASSAGES), self.settings)
         return gen, table, hits, score_candidates(gen, table, question, vector, hits)
 
-    def ask(self, question: str, k: int = 5) -> Answer:
-        """A verbatim, cited answer from the sources, or found=False with the nearest passages."""
+    def ask(self, question: str, k: int = 5, explain: bool = False) -> Answer:
+        """A verbatim, cited answer from the sources, or found=False with the nearest passages;
+        `explain` adds the Explanation (candidates, scores, the stage that decided)."""
         question, note = self._question(question)
         gen, table, hits, candidates = self.candidates(question, k)
         feature_answerable = answerable_probability(abstention_features(gen, table, question, hits, candidates))
@@ -121,9 +124,13 @@ class Index:
         hits = rerank.order_passages(hits, candidates)
         confidence = rerank.confidence(sel, candidates, feature_answerable)
         found = rerank.answers(sel, candidates, feature_answerable, confidence)
-        return compose_answer(question, gen, table, hits[:k], candidates, found=found,
-                              confidence=confidence, next_margin=sel.next_margin, extra_margin=sel.extra_margin,
-                              note=note)
+        answer = compose_answer(question, gen, table, hits[:k], candidates, found=found, confidence=confidence,
+                                next_margin=sel.next_margin, extra_margin=sel.extra_margin, note=note)
+        answer = dataclasses.replace(arrange(answer, gen, hits, k), runner_up=runner_up(answer, gen, candidates))
+        if explain:
+            answer = dataclasses.replace(answer, explanation=explanation(
+                answer, gen, table, hits, candidates, sel, feature_answerable))
+        return answer
 
 
 _open: dict[Path, Index] = {}

@@ -1,17 +1,50 @@
-"""How the index stands against the corpus folder: what is new, changed or gone."""
+"""How the index stands against the corpus folder: what is new, changed, gone or skipped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .build import discover, file_sha256
+from .build import CorpusFile, discover, path_sha256, too_large
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
+from .settings import DEFAULT_SETTINGS, Settings
 from .store import read_manifest, load_generation
 from .types import IndexStatus, SourceStatus
 
 
-def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index") -> IndexStatus:
+def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float) -> list[SourceStatus]:
+    """Each corpus file's state against a manifest (no titles or counts). A file over the size
+    limit is not read: it is "skipped" with the reason, like an unreadable one the last build
+    skipped, and neither needs a build."""
+    indexed: dict[str, str] = manifest.get("sources", {})
+    failed: dict[str, dict] = manifest.get("failed", {})
+    duplicates: dict[str, str] = manifest.get("duplicates", {})
+    out = []
+    for f in files:
+        try:
+            size = f.path.stat().st_size
+            reason = too_large(f.source, size, max_source_mb)
+            digest = None if reason else path_sha256(f.path)
+        except OSError as exc:
+            out.append(SourceStatus(f.source, "new", reason=f"{f.source}: cannot read the file ({exc.strerror or exc})"))
+            continue
+        if reason:
+            # One the index holds leaves it at the next build.
+            out.append(SourceStatus(f.source, "changed" if f.source in indexed else "skipped", reason=reason))
+        elif f.source in duplicates and digest == indexed.get(duplicates[f.source]):
+            out.append(SourceStatus(f.source, "duplicate", reason=f"the same file as {duplicates[f.source]}"))
+        elif f.source in indexed:
+            out.append(SourceStatus(f.source, "indexed" if indexed[f.source] == digest else "changed"))
+        elif f.source in failed and failed[f.source].get("sha256") == digest:
+            out.append(SourceStatus(f.source, "skipped", reason=failed[f.source].get("reason")))
+        else:
+            out.append(SourceStatus(f.source, "new"))
+    return out
+
+
+def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
+                 max_source_mb: float | None = None) -> IndexStatus:
+    """The index against the corpus; `max_source_mb` defaults to the limit the index was built with."""
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     files = discover(corpus_dir) if corpus_dir.is_dir() else []
     try:
@@ -23,34 +56,21 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
                 f"run `askkhorasan build --index {index_dir}` to re-embed them"
             )
     except AskKhorasanError as exc:
+        limit = max_source_mb or DEFAULT_SETTINGS.max_source_mb
         return IndexStatus(
             str(index_dir), str(corpus_dir), exists=False, problem=str(exc),
-            sources=tuple(SourceStatus(f.source, "new") for f in files),
+            sources=tuple(s if s.state == "skipped" else SourceStatus(s.source, "new")
+                          for s in source_states(files, {}, limit)),
         )
-    indexed: dict[str, str] = manifest.get("sources", {})
+    limit = max_source_mb or Settings.from_dict(manifest.get("settings", {})).max_source_mb
     sources = []
-    for f in files:
-        try:
-            digest = file_sha256(f.path.read_bytes())
-        except OSError:
-            digest = None
-        failed = manifest.get("failed", {}).get(f.source)
-        if f.source in manifest.get("duplicates", {}) and digest == indexed.get(manifest["duplicates"][f.source]):
-            state = "duplicate"
-        elif failed and failed.get("sha256") == digest:
-            state = "failed"
-        elif f.source not in indexed:
-            state = "new"
-        elif indexed[f.source] != digest:
-            state = "changed"
-        else:
-            state = "indexed"
-        doc = documents.get(f.source, {})
+    for s in source_states(files, manifest, limit):
+        doc = documents.get(s.source, {})
         sources.append(SourceStatus(
-            f.source, state, doc.get("title"), doc.get("date"), doc.get("publisher"), doc.get("passages", 0)
+            s.source, s.state, doc.get("title"), doc.get("date"), doc.get("publisher"), doc.get("passages", 0), s.reason
         ))
     present = {f.source for f in files}
-    sources.extend(SourceStatus(s, "missing") for s in indexed if s not in present)
+    sources.extend(SourceStatus(s, "missing") for s in manifest.get("sources", {}) if s not in present)
     return IndexStatus(
         str(index_dir), str(corpus_dir), exists=True, built_at=manifest.get("created_at"),
         model=manifest.get("model", {}).get("name"), passages=manifest.get("counts", {}).get("passages", 0),

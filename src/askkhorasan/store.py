@@ -121,13 +121,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def load_generation(index_dir: str | Path) -> Generation:
-    """Load the current generation, checking every file against the manifest."""
+def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
+    """The current generation's folder and manifest, every file checked against the manifest; nothing loaded."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     gen = current_generation(index_dir)
@@ -137,11 +137,18 @@ def load_generation(index_dir: str | Path) -> Generation:
             raise IndexCorruptError(f"{path} is missing — {rebuild_hint(index_dir)}")
         if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
+    return gen, manifest
+
+
+def load_generation(index_dir: str | Path) -> Generation:
+    """Load the current generation, checking every file against the manifest."""
+    index_dir = Path(index_dir)
+    gen, manifest = verify_generation(index_dir)
     try:
         index = faiss.read_index(str(gen / "passages.faiss"))
         tune_faiss_index(index)
-        passages = _read_jsonl(gen / "passages.jsonl")
-        documents = _read_jsonl(gen / "documents.jsonl")
+        passages = read_jsonl(gen / "passages.jsonl")
+        documents = read_jsonl(gen / "documents.jsonl")
         vectors = np.load(gen / "sentences.npy", allow_pickle=False)
         spans = np.load(gen / "sentence_spans.npy", allow_pickle=False)
     except (OSError, ValueError, RuntimeError) as exc:

@@ -61,6 +61,42 @@ class Citation:
     start: int
     end: int
     quote: str
+    publisher: str | None = None
+    date: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate answer sentence as the answer stage saw it (for `ask --explain`)."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+    probability: float  # the sentence scorer's probability that it answers
+    passage_rank: int  # 1-based rank of its passage in the search
+    passage_score: float  # the passage's fused retrieval score, and its parts:
+    dense: float  # passage cosine
+    best_sentence: float  # best sentence cosine in the passage
+    lexical: float  # BM25 over the best BM25
+    matched_words: tuple[str, ...]  # question words found in the sentence
+    model_logit: float | None = None  # the answer model's logit, for the sentences it read
+    score: float | None = None  # the final score the candidates are ordered by
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an answer is what it is: the candidates, the words matched, and the stage that decided."""
+
+    stage: str  # "retrieval", "selection", "answerability check", "answer model", "confidence" or "number rule"
+    reason: str
+    question_words: tuple[str, ...]  # the words of the question that search and scoring use
+    answerable: float  # the answer's confidence: the fitted probability that the quote is right
+    threshold: float  # below it, the sources are taken not to answer
+    candidates: tuple[ScoredSentence, ...] = ()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -68,7 +104,11 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """A verbatim answer to a question, or `found=False` with the nearest passages."""
+    """A verbatim answer to a question, or `found=False` with the nearest passages.
+
+    `passages` are in search order and include every passage a quote came from;
+    `cited_passage(n)` is the one quote n (1-based) is in.
+    """
 
     question: str
     found: bool
@@ -77,14 +117,51 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = ()
     note: str | None = None
+    runner_up: Citation | None = None  # the best-scoring sentence outside the quotes, for checking a weak answer
+    explanation: Explanation | None = None  # filled when asked for (`ask --explain`, the app)
+
+    def cited_passage(self, n: int) -> Passage | None:
+        """The passage citation n (1-based) came from."""
+        c = self.citations[n - 1]
+        return next((p for p in self.passages if p.source == c.source and p.start <= c.start and c.end <= p.end), None)
+
+    @property
+    def band(self) -> str | None:
+        """The confidence in words ("strong", "likely", "weak"; see confidence.py), None when not found."""
+        from .confidence import band
+
+        return band(self.confidence) if self.found else None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self) | {"band": self.band}
 
     def to_markdown(self) -> str:
         from .render import answer_markdown
 
         return answer_markdown(self)
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A window of a source's document text around a span, for the source viewer:
+    `text == document_text(corpus/source)[window_start:window_end]`."""
+
+    source: str
+    title: str | None
+    section: str | None
+    page: int | None
+    date: str | None
+    publisher: str | None
+    start: int  # the span shown marked
+    end: int
+    window_start: int
+    window_end: int
+    length: int  # characters in the whole document text
+    text: str
+    step: int  # characters "load more" adds
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -124,11 +201,20 @@ class BuildReport:
 
 
 @dataclass(frozen=True)
+class AddedFile:
+    """A file offered to the corpus: where it landed, or the source that already holds its bytes."""
+
+    name: str  # the name it was offered under
+    source: str  # its place in the corpus folder
+    copied: bool  # False: the corpus already held an identical file, and nothing was copied
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     """A source's state against the index.
 
-    "indexed", "failed" (unreadable, unchanged since), "duplicate" (of an indexed source),
-    or, needing a build: "new", "changed", "missing".
+    "indexed", "skipped" (over the size limit, or unreadable and unchanged since; `reason`
+    says why), "duplicate" (of an indexed source), or, needing a build: "new", "changed", "missing".
     """
 
     source: str
@@ -137,6 +223,7 @@ class SourceStatus:
     date: str | None = None
     publisher: str | None = None
     passages: int = 0
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

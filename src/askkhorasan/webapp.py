@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
+import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -17,9 +18,11 @@ from .errors import AskKhorasanError  # noqa: E402
 from .index import Index, open_index  # noqa: E402
 from .question import prepare_question  # noqa: E402
 from .readers import SUPPORTED  # noqa: E402
-from .render import answer_html, build_report_html, sources_html  # noqa: E402
+from .render import answer_html, build_report_html, document_html, sources_html  # noqa: E402
+from .settings import DEFAULT_SETTINGS, Settings  # noqa: E402
 from .status import index_status  # noqa: E402
-from .upload import MAX_UPLOAD_BYTES, add_to_corpus  # noqa: E402
+from .upload import add_to_corpus  # noqa: E402
+from .viewer import document_view  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -36,63 +39,161 @@ mark.ak-answer { background: #ffe08a; padding: 0 .1em; }
 .ak-not-found { padding: .6em; border: 1px solid #c0392b; border-radius: 6px; }
 .ak-note { font-style: italic; }
 .ak-sources td, .ak-sources th { padding: .2em .6em; text-align: left; }
+.ak-hidden { display: none !important; }
+.ak-confidence { font-weight: 600; }
+.ak-band-strong.ak-confidence { color: #1e7b34; }
+.ak-band-likely.ak-confidence { color: #9a6b00; }
+.ak-band-weak.ak-confidence { color: #b03a2e; }
+.ak-answer-card.ak-band-weak .ak-quote { border-left-color: #b03a2e; border-left-style: dashed; }
+.ak-answer-card.ak-band-strong .ak-quote { border-left-color: #1e7b34; }
+.ak-weak-flag { margin-left: .6em; padding: 0 .4em; border-radius: 4px; background: #f6d5d1; color: #7b241c; font-size: .85em; }
+.ak-runner-up { margin: .4em 0; padding: .3em .6em; border-left: 3px dotted #888; }
+.ak-passage.ak-cited { border-left: 4px solid #c58b00; padding-left: .5em; }
+.ak-flash { outline: 3px solid #c58b00; }
+.ak-viewer { border: 1px solid #999; border-radius: 6px; padding: .6em; }
+.ak-viewer-text { max-height: 32em; overflow-y: auto; white-space: normal; font-family: Georgia, serif; line-height: 1.5; }
+mark.ak-source-quote { background: #ffe08a; }
+.ak-result button, .ak-viewer button { margin: 0 .2em; padding: 0 .4em; border: 1px solid #aaa; border-radius: 4px; font-size: .85em; }
+"""
+
+# One delegated listener, installed once: citation links scroll to their passage, "Open in
+# source" asks the server for the viewer, "Copy citation" copies. The HTML it reads is ours;
+# document text only ever arrives escaped, inside data attributes or text nodes.
+JS = """
+() => {
+  if (window.__akInstalled) return;
+  window.__akInstalled = true;
+  document.addEventListener('click', (event) => {
+    const ref = event.target.closest('[data-ak-cite]');
+    if (ref) {
+      event.preventDefault();
+      const passage = document.querySelector('.ak-passage[data-citations~="' + ref.dataset.akCite + '"]');
+      if (passage) {
+        passage.open = true;
+        passage.scrollIntoView({block: 'center'});
+        passage.classList.add('ak-flash');
+        setTimeout(() => passage.classList.remove('ak-flash'), 1500);
+      }
+      return;
+    }
+    const open = event.target.closest('[data-ak-open]');
+    if (open) {
+      event.preventDefault();
+      const box = document.querySelector('#ak-viewer-request textarea, #ak-viewer-request input');
+      box.value = open.dataset.akOpen;
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+      setTimeout(() => document.getElementById('ak-viewer-go').click(), 60);
+      return;
+    }
+    const copy = event.target.closest('[data-ak-copy]');
+    if (copy) {
+      const text = copy.dataset.akCopy;
+      const done = () => { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy citation'; }, 1500); };
+      const fallback = () => {
+        const area = document.createElement('textarea');
+        area.value = text; document.body.appendChild(area); area.select();
+        document.execCommand('copy'); area.remove(); done();
+      };
+      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
+      else fallback();
+    }
+  });
+}
+"""
+
+SHOW_QUOTE = """
+() => {
+  const mark = document.getElementById('ak-source-quote');
+  const viewer = document.getElementById('ak-viewer');
+  if (viewer) viewer.scrollIntoView({block: 'start'});
+  if (mark) mark.scrollIntoView({block: 'center'});
+}
 """
 
 
-def ensure_index(corpus_dir: Path, index_dir: Path) -> None:
+def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT_SETTINGS) -> None:
     """Build the index first when it is missing or behind the corpus, with progress on the console."""
-    st = index_status(corpus_dir, index_dir)
+    st = index_status(corpus_dir, index_dir, settings.max_source_mb)
     if not st.stale:
         return
-    from .cli import _ProgressBars
+    from .cli import ProgressBars
+    from .render import plural
 
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
-    report = build_index(corpus_dir, index_dir, progress=_ProgressBars())
-    print(f"askkhorasan: indexed {report.passages} passages in {report.seconds:.1f}s", file=sys.stderr)
+    report = build_index(corpus_dir, index_dir, settings=settings, progress=ProgressBars.for_stream(sys.stderr))
+    print(f"askkhorasan: indexed {plural(report.passages, 'passage')} in {report.seconds:.1f}s", file=sys.stderr)
     for failure in report.failed:
         print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
 
 
-def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus") -> gr.Blocks:
+def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
+               settings: Settings = DEFAULT_SETTINGS) -> gr.Blocks:
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
 
     def ask_html(question: str) -> str:
         try:
             prepare_question(question)
-            return answer_html(index.ask(question))
+            return answer_html(index.ask(question, explain=True))
         except AskKhorasanError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def ask_json(question: str) -> dict:
-        """Ask the sources a question; returns the answer with its citations and passages."""
+        """Ask the sources a question; returns the answer with its citations, passages, band and explanation."""
         try:
-            return index.ask(question).to_dict()
+            return index.ask(question, explain=True).to_dict()
+        except AskKhorasanError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def view(source: str, start: int, end: int, window_start: int | None = None, window_end: int | None = None):
+        gen = index.generation
+        return document_view(corpus_dir, gen.documents, gen.passages, source, start, end, window_start, window_end)
+
+    def viewer_html(request: str) -> str:
+        try:
+            r = json.loads(request)
+            return document_html(view(str(r["source"]), int(r["start"]), int(r["end"]),
+                                      r.get("window_start"), r.get("window_end")))
+        except (ValueError, KeyError, TypeError):
+            raise gr.Error("That link is not a passage of the index.", print_exception=False) from None
+        except AskKhorasanError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def document_json(source: str, start: int, end: int, window_start: int | None = None,
+                      window_end: int | None = None) -> dict:
+        """A window of a source's document text around characters start:end, with its title, date and publisher."""
+        try:
+            return view(source, start, end, window_start, window_end).to_dict()
         except AskKhorasanError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def sources() -> str:
-        st = index_status(corpus_dir, index_dir)
+        st = index_status(corpus_dir, index_dir, settings.max_source_mb)
+        skipped = [s for s in st.sources if s.state == "skipped"]
         line = (
             f"{st.passages} passages from {len(index.documents)} sources; model {st.model}; built {st.built_at}; "
-            + ("the index is behind the corpus — run `askkhorasan build`." if st.stale else "up to date.")
+            + ("the index is behind the corpus — add a document or run `askkhorasan build`." if st.stale else "up to date.")
+            + "".join(f" Skipped: {s.reason}" for s in skipped)
         )
         return sources_html(index.documents, line)
 
-    def add_documents(files, progress=gr.Progress()) -> tuple[str, str]:
+    def add_documents(files, progress=gr.Progress()):
         if not files:
             raise gr.Error("Choose one or more files to add first.", print_exception=False)
         try:
-            added = [add_to_corpus(f, corpus_dir).name for f in files]
+            added = [add_to_corpus(f, corpus_dir, max_source_mb=settings.max_source_mb) for f in files]
+            if not any(a.copied for a in added):
+                return build_report_html(None, added), sources(), None
             labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
             report = build_index(
-                corpus_dir, index_dir,
+                corpus_dir, index_dir, settings=settings,
                 progress=lambda stage, done, total: progress(done / max(1, total), desc=labels.get(stage, stage)),
             )
         except AskKhorasanError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        return build_report_html(report, added), sources()
+        return build_report_html(report, added), sources(), None
 
+    limit = f"{settings.max_source_mb:g} MB"
     with gr.Blocks(title="askkhorasan") as app:
         gr.Markdown(
             "# askkhorasan\nAsk a question about Islamic State-Khorasan. Every answer is a verbatim quote "
@@ -105,32 +206,40 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
                 ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ak-ask")
             gr.Examples(EXAMPLES, inputs=question)
             result = gr.HTML(elem_id="ak-result")
+            viewer = gr.HTML(elem_id="ak-viewer")
+            viewer_request = gr.Textbox(elem_id="ak-viewer-request", elem_classes="ak-hidden", container=False)
+            viewer_go = gr.Button("Open", elem_id="ak-viewer-go", elem_classes="ak-hidden")
             question.submit(ask_html, question, result, api_name=False)
             ask_button.click(ask_html, question, result, api_name=False)
+            viewer_go.click(viewer_html, viewer_request, viewer, api_name=False).then(
+                None, None, None, js=SHOW_QUOTE, api_name=False)
         with gr.Tab("Sources"):
             sources_view = gr.HTML(elem_id="ak-sources")
             refresh = gr.Button("Refresh")
             refresh.click(sources, None, sources_view, api_name=False)
-            gr.Markdown("### Add documents\n.txt, .md, .pdf or .html, up to 50 MB each. "
+            gr.Markdown(f"### Add documents\n.txt, .md, .pdf or .html, up to {limit} each (`--max-source-mb`). "
                         "They are copied into the corpus folder and the index is refreshed.")
             uploads = gr.File(label="Documents", file_count="multiple", type="filepath",
                               file_types=list(SUPPORTED), elem_id="ak-upload")
             add_button = gr.Button("Add to corpus and refresh the index", elem_id="ak-add")
             add_report = gr.HTML(elem_id="ak-add-report")
-            add_button.click(add_documents, uploads, [add_report, sources_view], api_name=False)
+            add_button.click(add_documents, uploads, [add_report, sources_view, uploads], api_name=False)
         app.load(sources, None, sources_view, api_name=False)
+        app.load(None, None, None, js=JS, api_name=False)
         gr.api(ask_json, api_name="ask")
+        gr.api(document_json, api_name="document")
     return app
 
 
 def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
-          host: str = "127.0.0.1", port: int = 7860, **launch) -> None:
+          host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None, **launch) -> None:
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     try:
-        ensure_index(corpus_dir, index_dir)
-        app = create_app(index_dir, corpus_dir)
+        ensure_index(corpus_dir, index_dir, settings)
+        app = create_app(index_dir, corpus_dir, settings)
     except AskKhorasanError as exc:
         raise SystemExit(f"Error: {exc}") from None
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, css=CSS, max_file_size=MAX_UPLOAD_BYTES, **launch
+        server_name=host, server_port=port, css=CSS, max_file_size=int(settings.max_source_mb * 2**20), **launch
     )

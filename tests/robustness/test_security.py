@@ -31,7 +31,7 @@ def _tags(markup: str) -> set[str]:
     return set(re.findall(r"<\s*([a-zA-Z][\w-]*)", markup))
 
 
-OUR_TAGS = {"div", "p", "blockquote", "sup", "ol", "li", "span", "code", "h3", "details", "summary", "small",
+OUR_TAGS = {"div", "p", "blockquote", "sup", "ol", "li", "span", "code", "h3", "details", "summary", "small", "a", "button", "q",
             "mark", "br", "strong", "table", "thead", "tbody", "tr", "th", "td"}
 
 
