@@ -31,3 +31,7 @@ class ModelError(AskKhorasanError):
 
 class CorpusError(AskKhorasanError):
     """The corpus folder is missing or holds nothing to index."""
+
+
+class IndexWriteError(AskKhorasanError):
+    """The index folder cannot be written (read-only, full, not ours)."""
