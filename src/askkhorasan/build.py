@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +12,11 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
+from .corpus import CorpusFile, OversizeError, discover, read_source
 from .embed import Embedder, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
+from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, write_generation
@@ -25,35 +26,6 @@ log = logging.getLogger(__name__)
 
 # progress(stage, done, total): "read", "embed", "write"
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    path: Path
-    source: str  # relative to the corpus folder, forward slashes
-
-
-def discover(corpus_dir: str | Path) -> list[CorpusFile]:
-    """Every file under the corpus folder, hidden ones and links that leave it excepted."""
-    root = Path(corpus_dir)
-    if not root.is_dir():
-        raise CorpusError(f"no corpus folder at {root} — create it and put .txt, .md, .pdf or .html files in it")
-    real_root = root.resolve()
-    found: list[CorpusFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(real_root):
-                    log.warning("%s points outside the corpus; not followed", path)
-                    continue
-            if path.is_file():
-                found.append(CorpusFile(path, path.relative_to(root).as_posix()))
-    return found
 
 
 def file_sha256(data: bytes) -> str:
@@ -155,7 +127,8 @@ def build_index(
     started = time.perf_counter()
     settings = settings or DEFAULT_SETTINGS
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    files = discover(corpus_dir)
+    skipped_links: list[str] = []
+    files = discover(corpus_dir, skipped_links)
     embedder = embedder or shared_embedder()
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings)
@@ -164,7 +137,7 @@ def build_index(
         docs: list[_DocRows] = []
         failed: list[SourceFailure] = []
         duplicates: list[tuple[str, str]] = []
-        warnings: list[str] = []
+        warnings: list[str] = list(skipped_links)
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
         sources: dict[str, str] = {}
@@ -173,16 +146,17 @@ def build_index(
                 progress("read", n, len(files))
             doc_hash = None
             try:
-                size = cf.path.stat().st_size
-                if size > settings.max_source_mb * 1024 * 1024:
+                try:
+                    data = read_source(cf, corpus_dir, int(settings.max_source_mb * 1024 * 1024))
+                except OversizeError as exc:
                     raise SourceError(
-                        f"{cf.source}: {size / 2**20:.2f} MB is over the {settings.max_source_mb:g} MB limit for one "
-                        f"source — split it, or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}`"
-                    )
-                data = cf.path.read_bytes()
+                        f"{printable(cf.source)}: {exc.size / 2**20:.2f} MB is over the {settings.max_source_mb:g} MB "
+                        f"limit for one source — split it, or raise the limit: "
+                        f"`askkhorasan build --max-source-mb {int(exc.size / 2**20) + 1}`"
+                    ) from None
                 doc_hash = file_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
-                    raise SourceError(f"{cf.source}: unsupported file type; supported: {', '.join(SUPPORTED)}")
+                    raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
                     duplicates.append((cf.source, seen[doc_hash]))
                     continue
@@ -190,21 +164,21 @@ def build_index(
                 if rows is None:
                     rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
             except SourceError as exc:
-                failed.append(SourceFailure(cf.source, str(exc)))
+                failed.append(SourceFailure(cf.source, printable(str(exc))))
                 failed_hashes[cf.source] = doc_hash
-                log.warning("skipped %s", exc)
+                log.warning("skipped %s", printable(str(exc)))
                 continue
             except OSError as exc:
-                failed.append(SourceFailure(cf.source, f"{cf.source}: cannot read the file ({exc.strerror or exc})"))
+                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: cannot read the file ({exc.strerror or exc})"))
                 continue
             except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
-                log.exception("reading %s failed", cf.source)
-                failed.append(SourceFailure(cf.source, f"{cf.source}: could not be read ({type(exc).__name__}: {exc})"))
+                log.exception("reading %s failed", printable(cf.source))
+                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: could not be read ({type(exc).__name__}: {exc})"))
                 failed_hashes[cf.source] = doc_hash
                 continue
             seen[doc_hash] = cf.source
             sources[cf.source] = doc_hash
-            warnings.extend(rows.document.get("warnings", []))
+            warnings.extend(printable(w) for w in rows.document.get("warnings", []))
             docs.append(rows)
 
         if not docs:

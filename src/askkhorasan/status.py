@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import discover, file_sha256
+from .build import file_sha256
+from .corpus import discover
 from .errors import AskKhorasanError
 from .store import read_manifest, load_generation
 from .types import IndexStatus, SourceStatus
