@@ -13,6 +13,7 @@ from ..types import Block, Document
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n|\Z)")  # what str.rstrip takes off each line, without a list of lines
 SEPARATOR = "\n\n"
 
 
@@ -49,7 +50,7 @@ def normalize(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
     text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
-    return "\n".join(line.rstrip() for line in text.split("\n"))
+    return _TRAILING_SPACE.sub("", text)
 
 
 def paragraphs(text: str) -> list[str]:
