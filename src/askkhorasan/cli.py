@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .errors import AskKhorasanError
+from .printable import printable
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
@@ -41,7 +42,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except AskKhorasanError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(EXIT_ERROR)
 
 
@@ -83,11 +84,11 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed."
         )
         for dup, original in report.duplicates:
-            click.echo(f"  duplicate: {dup} is the same file as {original}; indexed once")
+            click.echo(f"  duplicate: {printable(dup)} is the same file as {printable(original)}; indexed once")
         for warning in report.warnings:
-            click.echo(f"  warning: {warning}")
+            click.echo(f"  warning: {printable(warning)}")
         for failure in report.failed:
-            click.echo(f"  skipped: {failure.reason}", err=True)
+            click.echo(f"  skipped: {printable(failure.reason)}", err=True)
     if report.failed:
         sys.exit(EXIT_ATTENTION)
 
@@ -128,7 +129,7 @@ def search(query: str, k: int, index_dir: Path, as_json: bool) -> None:
         _echo_json([p.to_dict() for p in passages])
         return
     for rank, p in enumerate(passages, 1):
-        click.echo(f"[{rank}] {citation_label(p)}  ({p.source} {p.start}-{p.end}, score {p.score:.3f})")
+        click.echo(f"[{rank}] {citation_label(p)}  ({printable(p.source)} {p.start}-{p.end}, score {p.score:.3f})")
         click.echo(click.wrap_text(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
         click.echo()
 
@@ -189,14 +190,14 @@ def status(corpus_dir: Path, index_dir: Path, as_json: bool) -> None:
         _echo_json(st.to_dict())
     else:
         if not st.exists:
-            click.echo(f"No usable index at {index_dir}: {st.problem}")
+            click.echo(f"No usable index at {index_dir}: {printable(st.problem or '')}")
         else:
             click.echo(f"Index {index_dir}: {st.passages} passages, model {st.model}, built {st.built_at}")
         for s in st.sources:
-            meta = "; ".join(x for x in (s.title, s.date, s.publisher) if x)
+            meta = printable("; ".join(x for x in (s.title, s.date, s.publisher) if x))
             extra = f" — {meta}" if meta else ""
             count = f" ({s.passages} passages)" if s.state == "indexed" else ""
-            click.echo(f"  {s.state:<9} {s.source}{count}{extra}")
+            click.echo(f"  {s.state:<9} {printable(s.source)}{count}{extra}")
         click.echo("Stale: run `askkhorasan build`." if st.stale else "Up to date.")
     if st.stale:
         sys.exit(EXIT_ATTENTION)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from .printable import printable
 from .types import Answer, BuildReport, Citation, Passage
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")  # what can start markup anywhere in a line
@@ -18,7 +19,8 @@ def escape_markdown(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    """A code span that holds any text, backticks included."""
+    """A code span that holds any text, backticks included; control characters escaped (file names can hold them)."""
+    text = printable(text)
     fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -30,7 +32,7 @@ def citation_label(c: Citation | Passage) -> str:
         parts.append(c.section)
     if c.page is not None:
         parts.append(f"p. {c.page}")
-    return ", ".join(parts)
+    return printable(", ".join(parts))
 
 
 def answer_markdown(answer: Answer) -> str:
