@@ -33,5 +33,6 @@ class CorpusError(AskKhorasanError):
     """The corpus folder is missing or holds nothing to index."""
 
 
-class IndexWriteError(AskKhorasanError):
-    """The index folder cannot be written (read-only, full, not ours)."""
+class IndexWriteError(AskKhorasanError, OSError):
+    """The index folder cannot be written (read-only, full, not ours). Still an OSError to callers
+    that catch those."""

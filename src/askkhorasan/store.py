@@ -242,8 +242,8 @@ class BuildLock:
 
 def not_writable(index_dir: Path, exc: OSError) -> IndexWriteError:
     return IndexWriteError(
-        f"cannot write to the index folder {index_dir} ({exc.strerror or exc}) — make it writable, "
-        f"or build into another folder: `askkhorasan build --index OTHER_FOLDER`"
+        f"cannot write to the index folder {index_dir} ({exc.strerror or exc}) — make it writable "
+        f"and free space on its disk, or build into another folder: `askkhorasan build --index OTHER_FOLDER`"
     )
 
 
