@@ -20,7 +20,7 @@ from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, write_generation
-from .types import BuildReport, Document, SourceFailure
+from .types import BuildReport, Document, SkippedText, SourceFailure
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings)
         "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
         "date": doc.date, "publisher": doc.publisher, "author": doc.author,
         "chars": len(doc.text), "warnings": list(doc.warnings),
+        "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
     }
     return _DocRows(
         meta, passages, None, [(s.start, s.end) for s in sentences], None,
@@ -138,6 +139,7 @@ def build_index(
         failed: list[SourceFailure] = []
         duplicates: list[tuple[str, str]] = []
         warnings: list[str] = list(skipped_links)
+        left_out: list[SkippedText] = []
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
         sources: dict[str, str] = {}
@@ -179,6 +181,7 @@ def build_index(
             seen[doc_hash] = cf.source
             sources[cf.source] = doc_hash
             warnings.extend(printable(w) for w in rows.document.get("warnings", []))
+            left_out.extend(SkippedText(cf.source, **k) for k in rows.document.get("skipped", []))
             docs.append(rows)
 
         if not docs:
@@ -203,6 +206,7 @@ def build_index(
         corpus_dir=str(corpus_dir), index_dir=str(index_dir),
         added=added, updated=updated, removed=removed, unchanged=unchanged,
         failed=tuple(failed), duplicates=tuple(duplicates), warnings=tuple(warnings),
+        skipped=tuple(left_out),
         passages=sum(len(d.passages) for d in docs),
         embedded_passages=sum(len(d.passages) for d in fresh),
         seconds=round(time.perf_counter() - started, 3), generation=generation,
@@ -219,22 +223,33 @@ def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress 
         d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
         at += len(d.sentence_texts)
         d.passage_vectors = passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors)
+        d.sentence_texts = []
 
 
 def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress, extra: dict) -> str:
     if progress:
         progress("write", 0, 1)
+    # Rows are renumbered in place and vectors handed on in parts: a copy of everything at
+    # once is what would set a large source's peak memory.
     passages: list[dict] = []
-    spans: list[tuple[int, int]] = []
+    n_spans = 0
     for d in docs:
-        base = len(spans)
         for p in d.passages:
-            passages.append({**p, "chunk_id": len(passages), "sent_lo": p["sent_lo"] + base, "sent_hi": p["sent_hi"] + base})
-        spans.extend(d.sentence_spans)
+            p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + n_spans, sent_hi=p["sent_hi"] + n_spans)
+            passages.append(p)
+        n_spans += len(d.sentence_spans)
+    spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
+    for d in docs:
+        d.sentence_spans = []
     dim = 384
-    pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
-    svec = np.concatenate([d.sentence_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    if len(docs) == 1:
+        pvec = np.ascontiguousarray(docs[0].passage_vectors, dtype=np.float32)
+    else:
+        pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    for d in docs:
+        d.passage_vectors = None
     faiss_index, faiss_type = choose_faiss_index(np.ascontiguousarray(pvec, dtype=np.float32))
+    del pvec
     lexical = LexicalIndex.build([lexical_text(p["context"], p["text"]) for p in passages])
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
@@ -243,8 +258,8 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
-        sentence_vectors=svec,
-        sentence_spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+        sentence_vectors=[d.sentence_vectors for d in docs],
+        sentence_spans=spans,
         lexical=lexical,
     )
     if progress:

@@ -144,7 +144,7 @@ def _is_noise(line: str) -> bool:
         return True
     if len(_BREADCRUMB_SEP.findall(stripped)) >= 2 and len(stripped) < 160:
         return True
-    return len(_words(stripped)) <= 16 and bool(_PROMPT.search(stripped))
+    return _count_words(stripped, 17) <= 16 and bool(_PROMPT.search(stripped))
 
 
 def _is_body(text: str) -> bool:

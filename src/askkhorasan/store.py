@@ -183,7 +183,22 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    _write_bytes(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _save_vectors(path: Path, parts: list[np.ndarray], dim: int) -> None:
+    """One .npy file from row blocks, written block by block rather than joined first."""
+    rows = sum(len(p) for p in parts)
+    with path.open("wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
+        for part in parts:
+            np.ascontiguousarray(part, dtype="<f4").tofile(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 class BuildLock:
@@ -254,7 +269,7 @@ def write_generation(
     faiss_index: faiss.Index,
     passages: list[dict],
     documents: list[dict],
-    sentence_vectors: np.ndarray,
+    sentence_vectors: np.ndarray | list[np.ndarray],
     sentence_spans: np.ndarray,
     lexical,
 ) -> str:
@@ -271,8 +286,9 @@ def write_generation(
         faiss.write_index(faiss_index, str(tmp / "passages.faiss"))
         _write_jsonl(tmp / "passages.jsonl", passages)
         _write_jsonl(tmp / "documents.jsonl", documents)
-        with (tmp / "sentences.npy").open("wb") as fh:
-            np.save(fh, sentence_vectors.astype(np.float32), allow_pickle=False)
+        parts = [sentence_vectors] if isinstance(sentence_vectors, np.ndarray) else list(sentence_vectors)
+        dim = next((p.shape[1] for p in parts if p.ndim == 2), 384)
+        _save_vectors(tmp / "sentences.npy", [p.reshape(-1, dim) for p in parts], dim)
         with (tmp / "sentence_spans.npy").open("wb") as fh:
             np.save(fh, sentence_spans.astype(np.int64), allow_pickle=False)
         lexical.save(tmp / LEXICAL)
