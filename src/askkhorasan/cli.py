@@ -219,11 +219,17 @@ def text(path: Path, start: int | None, end: int | None) -> None:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int)
-def serve(corpus_dir: Path, index_dir: Path, host: str, port: int) -> None:
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Require the token in this file for uploads (or set ASKKHORASAN_TOKEN).")
+@click.option("--allow-uploads-without-token", is_flag=True,
+              help="Allow uploads on a non-loopback --host with no token (anyone reaching the port can add files).")
+def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, token_file: Path | None,
+          allow_uploads_without_token: bool) -> None:
     """Start the browser app (building the index first if it is missing or stale)."""
     from .webapp import serve as run_app
 
-    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port)
+    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port, token_file=token_file,
+            allow_uploads_without_token=allow_uploads_without_token)
 
 
 if __name__ == "__main__":
