@@ -22,6 +22,7 @@ from .readers import SUPPORTED  # noqa: E402
 from .render import answer_html, build_report_html, sources_html  # noqa: E402
 from .status import index_status  # noqa: E402
 from .store import BuildLock  # noqa: E402
+from .types import BuildReport  # noqa: E402
 from .upload import MAX_UPLOAD_BYTES, add_to_corpus  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,27 @@ def ensure_index(corpus_dir: Path, index_dir: Path) -> None:
         print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
 
 
+_adding = threading.Lock()
+
+
+def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy, token: str | None = None,
+                  progress=None) -> tuple[BuildReport, list[str]]:
+    """Copy uploaded files into the corpus and refresh the index: one upload at a time.
+
+    Uploads in this process wait their turn; a build running in another process refuses the
+    upload before anything is copied, so a refused upload leaves no file behind."""
+    policy.check(token)
+    with _adding, BuildLock(index_dir):
+        added = [add_to_corpus(f, corpus_dir).name for f in files]
+        report = build_index(corpus_dir, index_dir, progress=progress)
+    return report, added
+
+
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
                policy: UploadPolicy | None = None) -> gr.Blocks:
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
-    adding = threading.Lock()  # one upload at a time in this process; the build lock covers other processes
 
     def fail(exc: AskKhorasanError) -> gr.Error:
         return gr.Error(hide_paths(str(exc), index_dir, corpus_dir, Path.cwd()), print_exception=False)
@@ -91,16 +107,12 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
     def add_documents(files, token=None, progress=gr.Progress()) -> tuple[str, str]:
         if not files:
             raise gr.Error("Choose one or more files to add first.", print_exception=False)
+        labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
         try:
-            policy.check(token)
-            # Uploads queue here; a build from another process refuses this one before anything is copied.
-            with adding, BuildLock(index_dir):
-                added = [add_to_corpus(f, corpus_dir).name for f in files]
-                labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
-                report = build_index(
-                    corpus_dir, index_dir,
-                    progress=lambda stage, done, total: progress(done / max(1, total), desc=labels.get(stage, stage)),
-                )
+            report, added = add_and_build(
+                files, corpus_dir, index_dir, policy, token,
+                progress=lambda stage, done, total: progress(done / max(1, total), desc=labels.get(stage, stage)),
+            )
         except AskKhorasanError as exc:
             raise fail(exc) from None
         return build_report_html(report, added), sources()
