@@ -93,14 +93,15 @@ def test_content_lines_that_differ_in_numbers_are_kept_and_heads_counted():
     killed = [12, 7, 31, 4, 19]
     pages = [[f"The district office met donors on day {n} to discuss the convoy.",
               f"Casualties reported in the district: {k} killed",
-              "Further reports from the area are expected next week, the office said."]
+              f"Further reports from sector {n * 3} are expected next week, the office said."]
              for n, k in enumerate(killed, 1)]
     doc = read_bytes(_pdf(pages, head="Monitoring Bulletin"), "bulletin.pdf", ".pdf")
     for k in killed:
         assert f"Casualties reported in the district: {k} killed" in doc.text
-    assert "Monitoring Bulletin" not in doc.text
+    assert "Monitoring Bulletin" not in doc.text and "Page 3" not in doc.text
+    assert doc.text.count("Further reports from sector") == 5
     (heads,) = doc.skipped
-    assert heads.what == "running heads and footers" and heads.places == 5 and heads.where == "pages 1–5"
+    assert heads.what == "running heads and footers" and heads.places == 10 and heads.where == "pages 1–5"
 
 
 def test_a_pdf_of_repeating_numbered_lines_is_not_called_scanned():
