@@ -95,7 +95,7 @@ def split_sentences(doc: Document, count_tokens: CountTokens, settings: Settings
                 if weight(n, e - s) <= limit:
                     sentences.append(Sentence(s, e, weight(n, e - s)))
                 else:
-                    sentences.extend(_cut(doc.text, s, e, count_tokens, limit))
+                    sentences.extend(_cut(doc.text, s, e, count_tokens, limit, weight(n, e - s)))
         out.append(sentences)
     return out
 
@@ -109,34 +109,37 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return sentence_spans(text, start, end)
 
 
-def _cut(text: str, start: int, end: int, count_tokens: CountTokens, limit: int) -> list[Sentence]:
+def _cut(text: str, start: int, end: int, count_tokens: CountTokens, limit: int, weight_now: int | None = None) -> list[Sentence]:
     """An over-long run-on sentence in pieces within the limit, cut at spaces where there are any.
 
-    Each piece's length is guessed from the characters per token seen so far and checked with one
-    count, so the cost is a few tokenizer calls per piece, not one per word."""
-    out: list[Sentence] = []
+    Pieces are sized from the run's own characters per token and counted together in one call;
+    the rare piece still over the limit is cut again the same way."""
+    if weight_now is None:
+        weight_now = weight(count_tokens([text[start:end]])[0], end - start)
+    target = max(1, int((end - start) * limit * 0.85 / max(1, weight_now)))
+    spans: list[tuple[int, int]] = []
     pos = start
-    chars_per_token = 4.0
     while pos < end:
         while pos < end and text[pos].isspace():
             pos += 1
         if pos >= end:
             break
-        guess = max(1, int(limit * chars_per_token * 0.9))
-        while True:
-            stop = min(end, pos + guess)
-            if stop < end:
-                space = text.rfind(" ", pos + 1, stop + 1)
-                stop = space if space > pos else stop
-            piece = text[pos:stop].rstrip()
-            n = weight(count_tokens([piece])[0], len(piece))
-            if n <= limit or guess == 1:
-                break
-            guess = max(1, min(guess * limit // (n + 1), guess - 1))
-        if piece:
-            out.append(Sentence(pos, pos + len(piece), n))
-            chars_per_token = max(1.0, min(16.0, len(piece) / max(1, n)))
+        stop = min(end, pos + target)
+        if stop < end:
+            space = text.rfind(" ", pos + 1, stop + 1)
+            stop = space if space > pos else stop
+        piece_end = pos + len(text[pos:stop].rstrip())
+        if piece_end > pos:
+            spans.append((pos, piece_end))
         pos = stop
+    counts = count_in_batches(count_tokens, [text[s:e] for s, e in spans])
+    out: list[Sentence] = []
+    for (s, e), n in zip(spans, counts):
+        w = weight(n, e - s)
+        if w <= limit or e - s <= 1 or (s, e) == (start, end):
+            out.append(Sentence(s, e, w))
+        else:
+            out.extend(_cut(text, s, e, count_tokens, limit, w))
     return out
 
 
