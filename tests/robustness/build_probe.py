@@ -42,10 +42,13 @@ class TokenizerOnlyEmbedder:
 
 if __name__ == "__main__":
     corpus, index, max_mb = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    embedder = TokenizerOnlyEmbedder()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # torch, transformers and the tokenizer
     started = time.perf_counter()
-    report = build_index(corpus, index, embedder=TokenizerOnlyEmbedder(), settings=Settings(max_source_mb=max_mb))
+    report = build_index(corpus, index, embedder=embedder, settings=Settings(max_source_mb=max_mb))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak, "baseline_rss_mb": before, "build_rss_mb": peak - before,
         "seconds": round(time.perf_counter() - started, 1),
         "passages": report.passages, "failed": [f.reason for f in report.failed],
     }))
