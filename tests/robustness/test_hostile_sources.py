@@ -108,3 +108,16 @@ def test_a_pdf_of_repeating_numbered_lines_is_not_called_scanned():
     pages = [[f"Casualties reported in the district: {k} killed"] for k in (12, 7, 31, 4)]
     doc = read_bytes(_pdf(pages), "tallies.pdf", ".pdf")
     assert "31 killed" in doc.text and "Page 2" not in doc.text
+
+
+def test_an_index_built_under_the_old_text_rules_is_re_embedded(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.md").write_text(f"# Note\n\n{PROSE}\n")
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    manifest_path = next((tmp_path / "index").glob("g-*/manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["settings"]["text_rules"]  # as written before encoded data was left out
+    manifest_path.write_text(json.dumps(manifest))
+    again = build_index(corpus, tmp_path / "index", embedder=embedder)
+    assert again.embedded_passages == again.passages > 0
