@@ -13,7 +13,7 @@ LONG_RUN = 200  # ASCII characters without a space: longer than any word or ordi
 _WORD = re.compile(r"\S+")
 _LONG = re.compile(rf"[!-~]{{{LONG_RUN},}}")
 _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+=-]+)*;base64,[A-Za-z0-9+/=]+")
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{64,}={0,2}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")
 _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]{2,16}[:,]?")
 _HEX_LETTER = re.compile(r"[a-fA-F]")
 _DIGIT = re.compile(r"\d")
@@ -27,8 +27,11 @@ def _encoded(word: str) -> bool:
         return True
     m = _BASE64.search(word)
     if m:
+        # Random bytes in base64 are about 40% capitals and 15% digits; a long URL path is not.
         run = m.group()
-        return any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run)
+        upper = sum(c.isupper() for c in run) / len(run)
+        digits = sum(c.isdigit() for c in run) / len(run)
+        return upper >= 0.15 and digits >= 0.05 and any(c.islower() for c in run)
     return False
 
 

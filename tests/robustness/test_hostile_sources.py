@@ -121,3 +121,16 @@ def test_an_index_built_under_the_old_text_rules_is_re_embedded(tmp_path, embedd
     manifest_path.write_text(json.dumps(manifest))
     again = build_index(corpus, tmp_path / "index", embedder=embedder)
     assert again.embedded_passages == again.passages > 0
+
+
+def test_prose_with_numbers_hashes_and_urls_is_not_taken_for_encoded_data():
+    from askkhorasan.junk import strip_junk
+
+    kept = [
+        "The 2021 attack at gate 3 killed 13 US troops and 170 Afghans; ISKP claimed it on 26 August.",
+        "Kabul 2019 2020 2021 12 45 78 90 11 22 33 44 55 66 77 88 99 100 120 130 140 150",
+        "Source: https://www.example.com/2021/08/26/IsisKhorasanClaimsKabulAirportAttackThatKilled13USTroops/index.html",
+        "The file's hash was d41d8cd98f00b204e9800998ecf8427e and the colour #ff00aa.",
+    ]
+    for text in kept:
+        assert strip_junk(text) == (text, 0, 0), text
