@@ -56,7 +56,7 @@ def test_explain_shows_candidates_scores_words_and_the_deciding_stage(folders):
     out = result.output
     assert "Why this answer?" in out and "decided by: selection" in out
     assert "question words: group, shrouded, secrecy" in out
-    lines = [l for l in out.splitlines() if re.match(r"\s+0\.\d{3}\s+passage \d+, ", l)]
+    lines = [l for l in out.splitlines() if re.match(r"\s+[+-]\d+\.\d\d \(model [+-]\d+\.\d\d\)\s+0\.\d{3}\s+passage \d+, ", l)]
     assert len(lines) >= 3
     assert "matched: shrouded, secrecy" in lines[0]
     scores = [float(l.split()[0]) for l in lines]
@@ -109,7 +109,7 @@ def test_questions_file_streams_json_lines_loading_the_index_once(folders, tmp_p
     index_module.forget_open_indexes()
     loads = []
     real_load = index_module.Index._load
-    monkeypatch.setattr(index_module.Index, "_load", lambda self: loads.append(1) or real_load(self))
+    monkeypatch.setattr(index_module.Index, "_load", lambda self, *a: loads.append(1) or real_load(self, *a))
     questions = tmp_path / "q.txt"
     questions.write_text(f"{DESIGN}\n\n   \n{OFF_TOPIC}\nWhere is the Tirah Valley?\n", encoding="utf-8")
     result = run("ask", "--questions", questions, "--index", folders / "index")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,50 +13,23 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
+from .corpus import CorpusFile, OversizeError, discover, read_source
 from .embed import Embedder, compatible, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
+from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import (
     BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
-from .types import BuildReport, Document, SourceFailure
+from .types import BuildReport, Document, SkippedText, SourceFailure
 
 log = logging.getLogger(__name__)
 
 # progress(stage, done, total): "read", "embed", "write"
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    path: Path
-    source: str  # relative to the corpus folder, forward slashes
-
-
-def discover(corpus_dir: str | Path) -> list[CorpusFile]:
-    """Every file under the corpus folder, hidden ones and links that leave it excepted."""
-    root = Path(corpus_dir)
-    if not root.is_dir():
-        raise CorpusError(f"no corpus folder at {root} — create it and put .txt, .md, .pdf or .html files in it")
-    real_root = root.resolve()
-    found: list[CorpusFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(real_root):
-                    log.warning("%s points outside the corpus; not followed", path)
-                    continue
-            if path.is_file():
-                found.append(CorpusFile(path, path.relative_to(root).as_posix()))
-    return found
 
 
 def file_sha256(data: bytes) -> str:
@@ -160,6 +133,7 @@ def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings)
         "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
         "date": doc.date, "publisher": doc.publisher, "author": doc.author,
         "chars": len(doc.text), "warnings": list(doc.warnings),
+        "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
     }
     return _DocRows(
         meta, passages, None, [(s.start, s.end) for s in sentences], None,
@@ -180,11 +154,12 @@ def build_index(
     started = time.perf_counter()
     settings = settings or DEFAULT_SETTINGS
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    files = discover(corpus_dir)
+    skipped_links: list[str] = []
+    files = discover(corpus_dir, skipped_links)
     if not force:
         report = _nothing_to_do(corpus_dir, index_dir, files, settings, started)
         if report is not None:
-            return report
+            return dataclasses.replace(report, warnings=tuple(skipped_links) + report.warnings)
     embedder = embedder or shared_embedder()
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings, embedder)
@@ -193,7 +168,8 @@ def build_index(
         docs: list[_DocRows] = []
         failed: list[SourceFailure] = []
         duplicates: list[tuple[str, str]] = []
-        warnings: list[str] = []
+        warnings: list[str] = list(skipped_links)
+        left_out: list[SkippedText] = []
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
         failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
@@ -204,14 +180,18 @@ def build_index(
             doc_hash = None
             try:
                 size = cf.path.stat().st_size
-                reason = too_large(cf.source, size, settings.max_source_mb)
+                reason = too_large(printable(cf.source), size, settings.max_source_mb)
                 if reason:
                     failed_sizes[cf.source] = size
                     raise SourceError(reason)
-                data = cf.path.read_bytes()
+                try:
+                    data = read_source(cf, corpus_dir, int(settings.max_source_mb * 2**20))
+                except OversizeError as exc:  # it grew since it was measured
+                    failed_sizes[cf.source] = exc.size
+                    raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
                 doc_hash = file_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
-                    raise SourceError(f"{cf.source}: unsupported file type; supported: {', '.join(SUPPORTED)}")
+                    raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
                     duplicates.append((cf.source, seen[doc_hash]))
                     continue
@@ -219,21 +199,22 @@ def build_index(
                 if rows is None:
                     rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
             except SourceError as exc:
-                failed.append(SourceFailure(cf.source, str(exc)))
+                failed.append(SourceFailure(cf.source, printable(str(exc))))
                 failed_hashes[cf.source] = doc_hash
-                log.info("skipped %s", exc)  # the report carries it; the faces print it once
+                log.info("skipped %s", printable(str(exc)))  # the report carries it; the faces print it once
                 continue
             except OSError as exc:
-                failed.append(SourceFailure(cf.source, f"{cf.source}: cannot read the file ({exc.strerror or exc})"))
+                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: cannot read the file ({exc.strerror or exc})"))
                 continue
             except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
-                log.exception("reading %s failed", cf.source)
-                failed.append(SourceFailure(cf.source, f"{cf.source}: could not be read ({type(exc).__name__}: {exc})"))
+                log.exception("reading %s failed", printable(cf.source))
+                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: could not be read ({type(exc).__name__}: {exc})"))
                 failed_hashes[cf.source] = doc_hash
                 continue
             seen[doc_hash] = cf.source
             sources[cf.source] = doc_hash
-            warnings.extend(rows.document.get("warnings", []))
+            warnings.extend(printable(w) for w in rows.document.get("warnings", []))
+            left_out.extend(SkippedText(cf.source, **k) for k in rows.document.get("skipped", []))
             docs.append(rows)
 
         if not docs:
@@ -262,6 +243,7 @@ def build_index(
         corpus_dir=str(corpus_dir), index_dir=str(index_dir),
         added=added, updated=updated, removed=removed, unchanged=unchanged,
         failed=tuple(failed), duplicates=tuple(duplicates), warnings=tuple(warnings),
+        skipped=tuple(left_out),
         passages=sum(len(d.passages) for d in docs),
         embedded_passages=sum(len(d.passages) for d in fresh),
         seconds=round(time.perf_counter() - started, 3), generation=generation,
@@ -309,22 +291,33 @@ def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress 
         d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
         at += len(d.sentence_texts)
         d.passage_vectors = passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors)
+        d.sentence_texts = []
 
 
 def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress, extra: dict) -> str:
     if progress:
         progress("write", 0, 1)
+    # Rows are renumbered in place and vectors handed on in parts: a copy of everything at
+    # once is what would set a large source's peak memory.
     passages: list[dict] = []
-    spans: list[tuple[int, int]] = []
+    n_spans = 0
     for d in docs:
-        base = len(spans)
         for p in d.passages:
-            passages.append({**p, "chunk_id": len(passages), "sent_lo": p["sent_lo"] + base, "sent_hi": p["sent_hi"] + base})
-        spans.extend(d.sentence_spans)
+            p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + n_spans, sent_hi=p["sent_hi"] + n_spans)
+            passages.append(p)
+        n_spans += len(d.sentence_spans)
+    spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
+    for d in docs:
+        d.sentence_spans = []
     dim = 384
-    pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
-    svec = np.concatenate([d.sentence_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    if len(docs) == 1:
+        pvec = np.ascontiguousarray(docs[0].passage_vectors, dtype=np.float32)
+    else:
+        pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+    for d in docs:
+        d.passage_vectors = None
     faiss_index, faiss_type = choose_faiss_index(np.ascontiguousarray(pvec, dtype=np.float32))
+    del pvec
     lexical = LexicalIndex.build([lexical_text(p["context"], p["text"]) for p in passages])
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
@@ -333,8 +326,8 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
-        sentence_vectors=svec,
-        sentence_spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+        sentence_vectors=[d.sentence_vectors for d in docs],
+        sentence_spans=spans,
         lexical=lexical,
     )
     if progress:

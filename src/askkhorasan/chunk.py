@@ -43,47 +43,103 @@ def lexical_text(context: str, text: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
+# Bounds that keep memory and time per source proportional to a small piece, not the document:
+# the sentence splitter and the tokenizer see at most SEGMENT_CHARS at once, and count in batches.
+SEGMENT_CHARS = 20_000
+COUNT_BATCH = 512
+# The tokenizer reads a word longer than 100 characters as one [UNK]; weighing every text by its
+# length too keeps such text (a long non-ASCII run) from packing thousands of characters into a passage.
+CHARS_PER_TOKEN_FLOOR = 8
+_TERMINAL = re.compile(r"[.!?;:\u3002\uff01\uff1f\u2026]")
+
+
+def weight(tokens: int, chars: int) -> int:
+    return max(tokens, chars // CHARS_PER_TOKEN_FLOOR)
+
+
+def count_in_batches(count_tokens: CountTokens, texts: Sequence[str]) -> list[int]:
+    out: list[int] = []
+    for lo in range(0, len(texts), COUNT_BATCH):
+        out.extend(count_tokens(texts[lo : lo + COUNT_BATCH]))
+    return out
+
+
+def segments(text: str, start: int, end: int, size: int = SEGMENT_CHARS):
+    """[start, end) in pieces of at most `size` characters, cut after a sentence end, a line end
+    or a space where there is one in the piece's second half."""
+    while end - start > size:
+        limit = start + size
+        half = start + size // 2
+        cut = max(text.rfind(". ", half, limit), text.rfind("\n", half, limit))
+        if cut < 0:
+            cut = text.rfind(" ", half, limit)
+        cut = cut + 1 if cut >= 0 else limit
+        yield start, cut
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        yield start, end
+
+
 def split_sentences(doc: Document, count_tokens: CountTokens, settings: Settings) -> list[list[Sentence]]:
     """Each paragraph block's sentences, an over-long one cut at word boundaries."""
-    blocks = [b for b in doc.blocks if b.kind == "paragraph"]
-    spans = [sentence_spans(doc.text, b.start, b.end) for b in blocks]
-    flat = [s for block in spans for s in block]
-    counts = count_tokens([doc.text[s:e] for s, e in flat])
+    limit = settings.max_sentence_tokens
     out: list[list[Sentence]] = []
-    it = iter(counts)
-    for block in spans:
+    for block in (b for b in doc.blocks if b.kind == "paragraph"):
         sentences: list[Sentence] = []
-        for s, e in block:
-            n = next(it)
-            if n <= settings.max_sentence_tokens:
-                sentences.append(Sentence(s, e, n))
-            else:
-                sentences.extend(_cut(doc.text, s, e, count_tokens, settings.max_sentence_tokens))
+        for seg_start, seg_end in segments(doc.text, block.start, block.end):
+            spans = _sentences(doc.text, seg_start, seg_end)
+            counts = count_in_batches(count_tokens, [doc.text[s:e] for s, e in spans])
+            for (s, e), n in zip(spans, counts):
+                if weight(n, e - s) <= limit:
+                    sentences.append(Sentence(s, e, weight(n, e - s)))
+                else:
+                    sentences.extend(_cut(doc.text, s, e, count_tokens, limit, weight(n, e - s)))
         out.append(sentences)
     return out
 
 
-def _cut(text: str, start: int, end: int, count_tokens: CountTokens, limit: int) -> list[Sentence]:
-    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
-    counts = count_tokens([text[s:e] for s, e in words])
-    pieces: list[Sentence] = []
-    lo, total = 0, 0
-    for i, n in enumerate(counts):
-        if total and total + n > limit:
-            pieces.append(Sentence(words[lo][0], words[i - 1][1], total))
-            lo, total = i, 0
-        total += n
-    pieces.append(Sentence(words[lo][0], words[-1][1], total))
-    # A single word longer than the limit (a URL, a run of symbols) is cut by characters.
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans of a segment; a long one with nothing that could end a sentence is one
+    run-on sentence, without the sentence splitter's pass over every word."""
+    if end - start > 2000 and not _TERMINAL.search(text, start, end):
+        lead = len(text[start:end]) - len(text[start:end].lstrip())
+        return [(start + lead, start + len(text[start:end].rstrip()))]
+    return sentence_spans(text, start, end)
+
+
+def _cut(text: str, start: int, end: int, count_tokens: CountTokens, limit: int, weight_now: int | None = None) -> list[Sentence]:
+    """An over-long run-on sentence in pieces within the limit, cut at spaces where there are any.
+
+    Pieces are sized from the run's own characters per token and counted together in one call;
+    the rare piece still over the limit is cut again the same way."""
+    if weight_now is None:
+        weight_now = weight(count_tokens([text[start:end]])[0], end - start)
+    target = max(1, int((end - start) * limit * 0.85 / max(1, weight_now)))
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        while pos < end and text[pos].isspace():
+            pos += 1
+        if pos >= end:
+            break
+        stop = min(end, pos + target)
+        if stop < end:
+            space = text.rfind(" ", pos + 1, stop + 1)
+            stop = space if space > pos else stop
+        piece_end = pos + len(text[pos:stop].rstrip())
+        if piece_end > pos:
+            spans.append((pos, piece_end))
+        pos = stop
+    counts = count_in_batches(count_tokens, [text[s:e] for s, e in spans])
     out: list[Sentence] = []
-    for p in pieces:
-        if p.tokens <= limit:
-            out.append(p)
-            continue
-        step = max(1, (p.end - p.start) * limit // (p.tokens + 1))
-        for s in range(p.start, p.end, step):
-            e = min(p.end, s + step)
-            out.append(Sentence(s, e, count_tokens([text[s:e]])[0]))
+    for (s, e), n in zip(spans, counts):
+        w = weight(n, e - s)
+        if w <= limit or e - s <= 1 or (s, e) == (start, end):
+            out.append(Sentence(s, e, w))
+        else:
+            out.extend(_cut(text, s, e, count_tokens, limit, w))
     return out
 
 
@@ -136,20 +192,24 @@ def _enforce_budget(text: str, sentences: list[Sentence], chunks: list[Chunk], c
                     budget: int) -> list[Chunk]:
     """Counts per sentence add up to the passage's count except where a boundary splits a word;
     the rare passage that then runs over is split again on exact counts."""
-    exact = count_tokens([text[c.start : c.end] for c in chunks])
+    exact = count_in_batches(count_tokens, [text[c.start : c.end] for c in chunks])
     out: list[Chunk] = []
     for chunk, n in zip(chunks, exact):
-        if n <= budget or chunk.last_sentence - chunk.first_sentence == 1:
+        if weight(n, chunk.end - chunk.start) <= budget or chunk.last_sentence - chunk.first_sentence == 1:
             out.append(chunk)
             continue
         lo = chunk.first_sentence
         while lo < chunk.last_sentence:
             hi = chunk.last_sentence
-            while hi - lo > 1 and count_tokens([text[sentences[lo].start : sentences[hi - 1].end]])[0] > budget:
+            while hi - lo > 1 and _weigh(text, sentences[lo].start, sentences[hi - 1].end, count_tokens) > budget:
                 hi -= 1
             out.append(_chunk(sentences, (lo, hi), chunk.section, chunk.page, chunk.context))
             lo = hi
     return out
+
+
+def _weigh(text: str, start: int, end: int, count_tokens: CountTokens) -> int:
+    return weight(count_tokens([text[start:end]])[0], end - start)
 
 
 def _windows(sentences: list[Sentence], lo: int, hi: int, budget: int, overlap: int) -> list[tuple[int, int]]:

@@ -46,6 +46,7 @@ _SOURCE_LINE = re.compile(
     re.I,
 )
 _BYLINE = re.compile(r"^(?:By|Written by|Author:)\s+([A-Z][^\n]{1,80})$")
+_LINE = re.compile(r"[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")  # str.splitlines' lines, lazily
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*$")
 _TERMINAL = re.compile(r"[.!?:;,…\"”’)]\s*$")
@@ -96,12 +97,24 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+def _count_words(text: str, cap: int) -> int:
+    """min(words in text, cap), without splitting a huge paragraph into millions of words."""
+    n = 0
+    for _ in re.finditer(r"\S+", text):
+        n += 1
+        if n >= cap:
+            break
+    return n
+
+
 def is_headline(text: str, max_words: int = 14) -> bool:
     """A short single line without closing punctuation: a title, heading or link text."""
     if "\n" in text.strip():
         return False
+    if len(text) > 120:
+        return False
     words = _words(text)
-    if not words or len(words) > max_words or len(text) > 120:
+    if not words or len(words) > max_words:
         return False
     if _TERMINAL.search(text) and not text.rstrip().endswith("?"):
         return False
@@ -131,12 +144,12 @@ def _is_noise(line: str) -> bool:
         return True
     if len(_BREADCRUMB_SEP.findall(stripped)) >= 2 and len(stripped) < 160:
         return True
-    return len(_words(stripped)) <= 16 and bool(_PROMPT.search(stripped))
+    return _count_words(stripped, 17) <= 16 and bool(_PROMPT.search(stripped))
 
 
 def _is_body(text: str) -> bool:
     """A paragraph of running prose, as opposed to a teaser snippet or a label."""
-    return len(_words(text)) >= 25 and not _ELLIPSIS_END.search(text)
+    return _count_words(text, 25) >= 25 and not _ELLIPSIS_END.search(text)
 
 
 def clean_page(paragraphs: list[str]) -> CleanPage:
@@ -204,10 +217,10 @@ def clean_page(paragraphs: list[str]) -> CleanPage:
             if is_headline(text, max_words=20) and headline_counts.get(text, 0) > 1:
                 page.removed.append(text)
                 continue
-        if i > first_body and _ELLIPSIS_END.search(text) and len(_words(text)) < 25:
+        if i > first_body and _ELLIPSIS_END.search(text) and _count_words(text, 25) < 25:
             page.removed.append(text)  # a teaser snippet outside a marked list
             continue
-        if not single_line and all(_is_noise(line) for line in text.splitlines()):
+        if not single_line and all(_is_noise(m.group()) for m in _LINE.finditer(text)):
             page.removed.append(text)
             continue
         kind = "heading" if (i > first_body and is_heading(text)) else "paragraph"
@@ -221,9 +234,9 @@ def _split_listings(paragraphs: list[str]) -> list[str]:
     """Lines of page furniture printed without blank lines between them become paragraphs."""
     out: list[str] = []
     for para in paragraphs:
-        lines = para.split("\n")
-        if len(lines) > 1 and any(_is_noise(l) or parse_date(l) or _SOURCE_LINE.match(l.strip()) for l in lines):
-            out.extend(l.strip() for l in lines if l.strip())
+        lines = (m.group() for m in re.finditer(r"[^\n]+", para))
+        if "\n" in para and any(_is_noise(l) or parse_date(l) or _SOURCE_LINE.match(l.strip()) for l in lines):
+            out.extend(l.strip() for l in para.split("\n") if l.strip())
         else:
             out.append(para)
     return out
@@ -240,7 +253,7 @@ def _teaser_follows(paragraphs: list[str], i: int) -> bool:
 
 
 def _looks_like_teaser(text: str) -> bool:
-    return bool(_ELLIPSIS_END.search(text)) and len(_words(text)) < 40
+    return bool(_ELLIPSIS_END.search(text)) and _count_words(text, 40) < 40
 
 
 def _drop_trailing_labels(page: CleanPage) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .errors import AskKhorasanError, QuestionError
+from .printable import printable
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
@@ -55,7 +56,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except AskKhorasanError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(EXIT_ERROR)
 
 
@@ -95,11 +96,11 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
     else:
         click.echo(build_summary(report))
         for dup, original in report.duplicates:
-            click.echo(f"  duplicate: {dup} is the same file as {original}; indexed once")
+            click.echo(f"  duplicate: {printable(dup)} is the same file as {printable(original)}; indexed once")
         for warning in report.warnings:
-            click.echo(f"  warning: {warning}")
+            click.echo(f"  warning: {printable(warning)}")
         for failure in report.failed:
-            click.echo(f"  skipped: {failure.reason}", err=True)
+            click.echo(f"  skipped: {printable(failure.reason)}", err=True)
     if report.failed:
         sys.exit(EXIT_ATTENTION)
 
@@ -150,11 +151,11 @@ def search(query: str, k: int, index_dir: Path, fmt: str | None, as_json: bool) 
         return
     for rank, p in enumerate(passages, 1):
         if fmt == "markdown":
-            click.echo(f"{rank}\\. {escape_markdown(citation_label(p))} — `{p.source}` {p.start}–{p.end}, score {p.score:.3f}")
+            click.echo(f"{rank}\\. {escape_markdown(citation_label(p))} — `{printable(p.source)}` {p.start}–{p.end}, score {p.score:.3f}")
             click.echo()
             click.echo(f"> {escape_markdown(p.text)}")
         else:
-            click.echo(f"[{rank}] {citation_label(p)} — {p.source}, characters {p.start}–{p.end}, score {p.score:.3f}")
+            click.echo(f"[{rank}] {citation_label(p)} — {printable(p.source)}, characters {p.start}–{p.end}, score {p.score:.3f}")
             click.echo(click.wrap_text(" ".join(p.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))
         click.echo()
 
@@ -265,15 +266,15 @@ def status(corpus_dir: Path, index_dir: Path, max_source_mb: float | None, as_js
         _echo_json(st.to_dict())
     else:
         if not st.exists:
-            click.echo(f"No usable index at {index_dir}: {st.problem}")
+            click.echo(f"No usable index at {index_dir}: {printable(st.problem or '')}")
         else:
             click.echo(f"Index {index_dir}: {plural(st.passages, 'passage')}, model {st.model}, built {st.built_at}")
         for s in st.sources:
-            meta = "; ".join(x for x in (s.title, s.date, s.publisher) if x)
+            meta = printable("; ".join(x for x in (s.title, s.date, s.publisher) if x))
             extra = f" — {meta}" if meta else ""
             count = f" ({plural(s.passages, 'passage')})" if s.state == "indexed" else ""
-            why = f": {s.reason}" if s.reason and s.state in ("skipped", "duplicate") else ""
-            click.echo(f"  {s.state:<9} {s.source}{count}{extra}{why}")
+            why = f": {printable(s.reason)}" if s.reason and s.state in ("skipped", "duplicate") else ""
+            click.echo(f"  {s.state:<9} {printable(s.source)}{count}{extra}{why}")
         click.echo("Stale: run `askkhorasan build`." if st.stale else "Up to date.")
     if st.stale:
         sys.exit(EXIT_ATTENTION)
@@ -296,11 +297,17 @@ def text(path: Path, start: int | None, end: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int)
 @max_source_option
-def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, max_source_mb: float | None) -> None:
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Require the token in this file for uploads (or set ASKKHORASAN_TOKEN).")
+@click.option("--allow-uploads-without-token", is_flag=True,
+              help="Allow uploads on a non-loopback --host with no token (anyone reaching the port can add files).")
+def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, max_source_mb: float | None,
+          token_file: Path | None, allow_uploads_without_token: bool) -> None:
     """Start the browser app (building the index first if it is missing or stale)."""
     from .webapp import serve as run_app
 
-    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port, max_source_mb=max_source_mb)
+    run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port, max_source_mb=max_source_mb,
+            token_file=token_file, allow_uploads_without_token=allow_uploads_without_token)
 
 
 if __name__ == "__main__":

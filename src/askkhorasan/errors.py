@@ -31,3 +31,8 @@ class ModelError(AskKhorasanError):
 
 class CorpusError(AskKhorasanError):
     """The corpus folder is missing or holds nothing to index."""
+
+
+class IndexWriteError(AskKhorasanError, OSError):
+    """The index folder cannot be written (read-only, full, not ours). Still an OSError to callers
+    that catch those."""

@@ -8,6 +8,7 @@ import re
 import urllib.parse
 
 from .confidence import DESCRIPTIONS
+from .printable import printable
 from .types import AddedFile, Answer, BuildReport, Citation, DocumentView, Passage
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")  # what can start markup anywhere in a line
@@ -21,7 +22,8 @@ def escape_markdown(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    """A code span that holds any text, backticks included."""
+    """A code span that holds any text, backticks included; control characters escaped (file names can hold them)."""
+    text = printable(text)
     fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -33,7 +35,7 @@ def citation_label(c: Citation | Passage) -> str:
         parts.append(c.section)
     if c.page is not None:
         parts.append(f"p. {c.page}")
-    return ", ".join(parts)
+    return printable(", ".join(parts))
 
 
 def full_citation(c: Citation) -> str:
@@ -98,13 +100,15 @@ def explanation_text(answer: Answer) -> str:
         "Why this answer?",
         f"  decided by: {e.stage} — {e.reason}",
         f"  question words: {', '.join(e.question_words) or '(none)'}",
-        f"  answerability: {e.answerable:.2f} (cut-off {e.threshold:g})",
-        "  candidate sentences, best first (score; passage rank, retrieval score = dense, best sentence, lexical):",
+        f"  confidence: {e.answerable:.2f} (cut-off {e.threshold:g})",
+        "  candidate sentences, best first (final score = 3 × answer model logit + feature scorer logit; "
+        "feature scorer probability; passage rank, retrieval score = dense, best sentence, lexical):",
     ]
     for c in e.candidates:
+        final = f"{c.score:+7.2f} (model {c.model_logit:+.2f})" if c.score is not None else "   unread        "
         lines.append(
-            f"  {c.probability:.3f}  passage {c.passage_rank}, {c.passage_score:.2f} = {c.dense:.2f}, {c.best_sentence:.2f}, "
-            f"{c.lexical:.2f}; matched: {', '.join(c.matched_words) or '(none)'}"
+            f"  {final}  {c.probability:.3f}  passage {c.passage_rank}, {c.passage_score:.2f} = {c.dense:.2f}, "
+            f"{c.best_sentence:.2f}, {c.lexical:.2f}; matched: {', '.join(c.matched_words) or '(none)'}"
         )
         text = " ".join(c.text.split())
         lines.append(f"         “{text[:200]}{'…' if len(text) > 200 else ''}” — {c.source} {c.start}–{c.end}")
@@ -181,7 +185,9 @@ def explanation_html(answer: Answer) -> str:
     if e is None:
         return ""
     rows = "".join(
-        f"<tr><td>{c.probability:.3f}</td><td>{c.passage_rank}</td><td>{c.passage_score:.2f}</td>"
+        f"<tr><td>{'' if c.score is None else f'{c.score:+.2f}'}</td>"
+        f"<td>{'' if c.model_logit is None else f'{c.model_logit:+.2f}'}</td>"
+        f"<td>{c.probability:.3f}</td><td>{c.passage_rank}</td><td>{c.passage_score:.2f}</td>"
         f"<td>{c.dense:.2f} / {c.best_sentence:.2f} / {c.lexical:.2f}</td>"
         f"<td>{_esc(', '.join(c.matched_words))}</td><td>{_esc(c.text)}</td></tr>"
         for c in e.candidates
@@ -190,8 +196,9 @@ def explanation_html(answer: Answer) -> str:
         '<details class="ak-explain"><summary>Why this answer?</summary>'
         f'<p><strong>Decided by: {_esc(e.stage)}</strong> — {_esc(e.reason)}.</p>'
         f'<p>Question words used: {_esc(", ".join(e.question_words)) or "none"}. '
-        f"Answerability {e.answerable:.2f} (cut-off {e.threshold:g}).</p>"
-        '<table class="ak-candidates"><thead><tr><th>score</th><th>passage rank</th><th>retrieval</th>'
+        f"Confidence {e.answerable:.2f} (cut-off {e.threshold:g}).</p>"
+        '<table class="ak-candidates"><thead><tr><th>final score</th><th>answer model</th><th>feature scorer</th>'
+        "<th>passage rank</th><th>retrieval</th>"
         "<th>dense / best sentence / lexical</th><th>question words matched</th><th>sentence</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></details>"
     )

@@ -20,6 +20,10 @@ class Settings:
     min_tokens: int = 48  # a shorter paragraph joins its neighbour in the same section
     overlap_sentences: int = 1  # sentences a split paragraph's windows share
     max_sentence_tokens: int = 120  # a longer run-on "sentence" is cut at word boundaries
+    # The readers' and chunker's rules, numbered: offsets stored under other rules point into
+    # another document text, so a change here re-embeds every source. 2: encoded data left out,
+    # PDF running heads by position, long paragraphs chunked in segments.
+    text_rules: int = 2
 
     # Sources larger than this are skipped with a message (embedding 20 MB of text takes
     # about an hour on two cores); `askkhorasan build --max-source-mb` raises it.
@@ -40,6 +44,7 @@ class Settings:
             "min_tokens": self.min_tokens,
             "overlap_sentences": self.overlap_sentences,
             "max_sentence_tokens": self.max_sentence_tokens,
+            "text_rules": self.text_rules,
         }
 
     def to_dict(self) -> dict:
@@ -48,7 +53,7 @@ class Settings:
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**({"text_rules": 1} | {k: v for k, v in data.items() if k in known}))
 
 
 DEFAULT_SETTINGS = Settings()

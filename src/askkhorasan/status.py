@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import CorpusFile, discover, path_sha256, too_large
+from .build import path_sha256, too_large
+from .corpus import CorpusFile, discover
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
 from .settings import DEFAULT_SETTINGS, Settings

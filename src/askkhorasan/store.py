@@ -26,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from . import schema
+from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .settings import FORMAT_VERSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,11 @@ def read_manifest(index_dir: Path) -> dict:
         raise IndexCorruptError(f"cannot read {path}: {exc} — {rebuild_hint(index_dir)}") from exc
     if not isinstance(manifest, dict):
         raise IndexCorruptError(f"{path} is not a manifest — {rebuild_hint(index_dir)}")
+    if isinstance(manifest.get("format_version"), int) and manifest["format_version"] > FORMAT_VERSION:
+        check_compatible(manifest, index_dir)  # a newer format is reported as such, not as damage
+    wrong = schema.problems(manifest)
+    if wrong:
+        raise IndexCorruptError(f"{path} is damaged or hand-edited ({'; '.join(wrong)}) — {rebuild_hint(index_dir)}")
     check_compatible(manifest, index_dir)
     return manifest
 
@@ -131,9 +138,16 @@ def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     gen = current_generation(index_dir)
-    for name, expected in manifest.get("files", {}).items():
+    listed = manifest["files"]
+    on_disk = {p.relative_to(gen).as_posix() for p in gen.rglob("*") if p.is_file() and p.name != MANIFEST}
+    unlisted = sorted(on_disk - set(listed))
+    if unlisted:
+        raise IndexCorruptError(
+            f"{gen / unlisted[0]} is not in the manifest's file hashes — {rebuild_hint(index_dir)}"
+        )
+    for name, expected in listed.items():
         path = gen / name
-        if not path.is_file():
+        if not path.is_file() or not path.resolve().is_relative_to(gen.resolve()):
             raise IndexCorruptError(f"{path} is missing — {rebuild_hint(index_dir)}")
         if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
@@ -176,33 +190,83 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    _write_bytes(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _save_vectors(path: Path, parts: list[np.ndarray], dim: int) -> None:
+    """One .npy file from row blocks, written block by block rather than joined first."""
+    rows = sum(len(p) for p in parts)
+    with path.open("wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
+        for part in parts:
+            np.ascontiguousarray(part, dtype="<f4").tofile(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 class BuildLock:
-    """One build at a time per index folder."""
+    """One build at a time per index folder, across processes and threads.
+
+    Re-entrant in the thread that holds it, so the app can take it before copying uploads in
+    and keep it through the build that follows; any other thread or process is refused."""
+
+    _held: dict[Path, list] = {}  # lock path -> [owning thread, depth, open file]
+    _guard = threading.Lock()
 
     def __init__(self, index_dir: Path):
-        self.path = index_dir / ".lock"
-        self.fh = None
+        self.index_dir = Path(index_dir)
+        self.path = self.index_dir / ".lock"
 
     def __enter__(self):
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = self.path.open("a")
+        busy = AskKhorasanError(f"another build is writing {self.index_dir} — wait for it to finish, then try again")
         try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.fh.close()
-            raise AskKhorasanError(f"another build is writing {self.path.parent} — wait for it to finish") from None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            key = self.path.resolve()
+        except OSError as exc:
+            raise not_writable(self.index_dir, exc) from None
+        with self._guard:
+            held = self._held.get(key)
+            if held is not None:
+                if held[0] != threading.get_ident():
+                    raise busy
+                held[1] += 1
+                return self
+            try:
+                fh = self.path.open("a")
+            except OSError as exc:
+                raise not_writable(self.index_dir, exc) from None
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.close()
+                raise busy from None
+            self._held[key] = [threading.get_ident(), 1, fh]
         return self
 
     def __exit__(self, *exc):
         import fcntl
 
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()
+        key = self.path.resolve()
+        with self._guard:
+            held = self._held[key]
+            held[1] -= 1
+            if held[1] == 0:
+                del self._held[key]
+                fcntl.flock(held[2], fcntl.LOCK_UN)
+                held[2].close()
+
+
+def not_writable(index_dir: Path, exc: OSError) -> IndexWriteError:
+    return IndexWriteError(
+        f"cannot write to the index folder {index_dir} ({exc.strerror or exc}) — make it writable "
+        f"and free space on its disk, or build into another folder: `askkhorasan build --index OTHER_FOLDER`"
+    )
 
 
 def write_generation(
@@ -212,22 +276,26 @@ def write_generation(
     faiss_index: faiss.Index,
     passages: list[dict],
     documents: list[dict],
-    sentence_vectors: np.ndarray,
+    sentence_vectors: np.ndarray | list[np.ndarray],
     sentence_spans: np.ndarray,
     lexical,
 ) -> str:
     """Write a complete generation, then make it current. Returns its name."""
     index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
     name = f"g-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = index_dir / f".building-{name}"
-    tmp.mkdir()
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise not_writable(index_dir, exc) from None
     try:
         faiss.write_index(faiss_index, str(tmp / "passages.faiss"))
         _write_jsonl(tmp / "passages.jsonl", passages)
         _write_jsonl(tmp / "documents.jsonl", documents)
-        with (tmp / "sentences.npy").open("wb") as fh:
-            np.save(fh, sentence_vectors.astype(np.float32), allow_pickle=False)
+        parts = [sentence_vectors] if isinstance(sentence_vectors, np.ndarray) else list(sentence_vectors)
+        dim = next((p.shape[1] for p in parts if p.ndim == 2), 384)
+        _save_vectors(tmp / "sentences.npy", [p.reshape(-1, dim) for p in parts], dim)
         with (tmp / "sentence_spans.npy").open("wb") as fh:
             np.save(fh, sentence_spans.astype(np.int64), allow_pickle=False)
         lexical.save(tmp / LEXICAL)
@@ -243,6 +311,9 @@ def write_generation(
         _write_bytes(pointer_tmp, (name + "\n").encode())
         os.replace(pointer_tmp, index_dir / CURRENT)
         _fsync_dir(index_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise not_writable(index_dir, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

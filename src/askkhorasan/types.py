@@ -18,6 +18,20 @@ class Block:
 
 
 @dataclass(frozen=True)
+class SkippedText:
+    """Text of a source left out of the document text on purpose: how much, and where."""
+
+    source: str
+    what: str  # "encoded data" (base64, hex, data URIs, unbroken runs) or "running heads"
+    places: int  # runs or lines left out
+    chars: int
+    where: str  # "pages 2, 5", "paragraphs 3, 8"
+
+    def message(self) -> str:
+        return f"{self.source}: left out {self.chars:,} characters of {self.what} ({self.places} places: {self.where})"
+
+
+@dataclass(frozen=True)
 class Document:
     """A source as the program reads it: its cleaned text and where things are in it."""
 
@@ -30,6 +44,7 @@ class Document:
     author: str | None = None
     blocks: tuple[Block, ...] = ()
     warnings: tuple[str, ...] = ()
+    skipped: tuple[SkippedText, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,7 @@ class BuildReport:
     failed: tuple[SourceFailure, ...] = ()
     duplicates: tuple[tuple[str, str], ...] = ()  # (duplicate, the source it repeats)
     warnings: tuple[str, ...] = ()
+    skipped: tuple[SkippedText, ...] = ()  # text left out of sources on purpose (encoded data, running heads)
     passages: int = 0
     embedded_passages: int = 0
     seconds: float = 0.0
@@ -197,6 +213,7 @@ class BuildReport:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["failed"] = [dataclasses.asdict(f) for f in self.failed]
+        data["skipped"] = [dataclasses.asdict(s) for s in self.skipped]
         return data
 
 

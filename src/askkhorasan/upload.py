@@ -7,7 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
-from .build import discover, path_sha256, too_large
+from .build import path_sha256, too_large
+from .corpus import discover
 from .errors import SourceError
 from .readers import SUPPORTED
 from .settings import DEFAULT_SETTINGS

@@ -9,18 +9,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
 from .build import build_index  # noqa: E402
 from .errors import AskKhorasanError  # noqa: E402
+from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy  # noqa: E402
 from .index import Index, open_index  # noqa: E402
 from .question import prepare_question  # noqa: E402
 from .readers import SUPPORTED  # noqa: E402
 from .render import answer_html, build_report_html, document_html, sources_html  # noqa: E402
 from .settings import DEFAULT_SETTINGS, Settings  # noqa: E402
 from .status import index_status  # noqa: E402
+from .store import BuildLock  # noqa: E402
+from .types import AddedFile, BuildReport  # noqa: E402
 from .upload import add_to_corpus  # noqa: E402
 from .viewer import document_view  # noqa: E402
 
@@ -126,24 +130,47 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
         print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
 
 
+_adding = threading.Lock()
+
+
+def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy, token: str | None = None,
+                  progress=None, settings: Settings = DEFAULT_SETTINGS) -> tuple[BuildReport | None, list[AddedFile]]:
+    """Copy uploaded files into the corpus and refresh the index: one upload at a time.
+
+    Uploads in this process wait their turn; a build running in another process refuses the
+    upload before anything is copied, so a refused upload leaves no file behind. Files already
+    in the corpus are not copied again; when nothing was copied, nothing is built (report None)."""
+    policy.check(token)
+    with _adding, BuildLock(index_dir):
+        added = [add_to_corpus(f, corpus_dir, max_source_mb=settings.max_source_mb) for f in files]
+        if not any(a.copied for a in added):
+            return None, added
+        report = build_index(corpus_dir, index_dir, settings=settings, progress=progress)
+    return report, added
+
+
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
-               settings: Settings = DEFAULT_SETTINGS) -> gr.Blocks:
+               settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
+    policy = policy or upload_policy("127.0.0.1", read_token())
+
+    def fail(exc: AskKhorasanError) -> gr.Error:
+        return gr.Error(hide_paths(str(exc), index_dir, corpus_dir, Path.cwd()), print_exception=False)
 
     def ask_html(question: str) -> str:
         try:
             prepare_question(question)
             return answer_html(index.ask(question, explain=True))
         except AskKhorasanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise fail(exc) from None
 
     def ask_json(question: str) -> dict:
         """Ask the sources a question; returns the answer with its citations, passages, band and explanation."""
         try:
             return index.ask(question, explain=True).to_dict()
         except AskKhorasanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise fail(exc) from None
 
     def view(source: str, start: int, end: int, window_start: int | None = None, window_end: int | None = None):
         gen = index.generation
@@ -157,7 +184,7 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
         except (ValueError, KeyError, TypeError):
             raise gr.Error("That link is not a passage of the index.", print_exception=False) from None
         except AskKhorasanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise fail(exc) from None
 
     def document_json(source: str, start: int, end: int, window_start: int | None = None,
                       window_end: int | None = None) -> dict:
@@ -165,7 +192,7 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
         try:
             return view(source, start, end, window_start, window_end).to_dict()
         except AskKhorasanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise fail(exc) from None
 
     def sources() -> str:
         st = index_status(corpus_dir, index_dir, settings.max_source_mb)
@@ -177,20 +204,17 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
         )
         return sources_html(index.documents, line)
 
-    def add_documents(files, progress=gr.Progress()):
+    def add_documents(files, token=None, progress=gr.Progress()):
         if not files:
             raise gr.Error("Choose one or more files to add first.", print_exception=False)
+        labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
         try:
-            added = [add_to_corpus(f, corpus_dir, max_source_mb=settings.max_source_mb) for f in files]
-            if not any(a.copied for a in added):
-                return build_report_html(None, added), sources(), None
-            labels = {"read": "Reading sources", "embed": "Embedding new passages", "write": "Writing the index"}
-            report = build_index(
-                corpus_dir, index_dir, settings=settings,
+            report, added = add_and_build(
+                files, corpus_dir, index_dir, policy, token, settings=settings,
                 progress=lambda stage, done, total: progress(done / max(1, total), desc=labels.get(stage, stage)),
             )
         except AskKhorasanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise fail(exc) from None
         return build_report_html(report, added), sources(), None
 
     limit = f"{settings.max_source_mb:g} MB"
@@ -217,13 +241,20 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             sources_view = gr.HTML(elem_id="ak-sources")
             refresh = gr.Button("Refresh")
             refresh.click(sources, None, sources_view, api_name=False)
-            gr.Markdown(f"### Add documents\n.txt, .md, .pdf or .html, up to {limit} each (`--max-source-mb`). "
-                        "They are copied into the corpus folder and the index is refreshed.")
-            uploads = gr.File(label="Documents", file_count="multiple", type="filepath",
-                              file_types=list(SUPPORTED), elem_id="ak-upload")
-            add_button = gr.Button("Add to corpus and refresh the index", elem_id="ak-add")
-            add_report = gr.HTML(elem_id="ak-add-report")
-            add_button.click(add_documents, uploads, [add_report, sources_view, uploads], api_name=False)
+            if policy.enabled:
+                gr.Markdown(f"### Add documents\n.txt, .md, .pdf or .html, up to {limit} each (`--max-source-mb`). "
+                            "They are copied into the corpus folder and the index is refreshed.")
+                uploads = gr.File(label="Documents", file_count="multiple", type="filepath",
+                                  file_types=list(SUPPORTED), elem_id="ak-upload")
+                token = gr.Textbox(label="Upload token", type="password", visible=policy.token is not None,
+                                   elem_id="ak-token")
+                add_button = gr.Button("Add to corpus and refresh the index", elem_id="ak-add")
+                add_report = gr.HTML(elem_id="ak-add-report")
+                add_button.click(add_documents, [uploads, token], [add_report, sources_view, uploads], api_name=False,
+                                 concurrency_limit=1)
+            else:
+                gr.Markdown(f"### Add documents\n{policy.why_off[0].upper()}{policy.why_off[1:]}.",
+                            elem_id="ak-uploads-off")
         app.load(sources, None, sources_view, api_name=False)
         app.load(None, None, None, js=JS, api_name=False)
         gr.api(ask_json, api_name="ask")
@@ -232,14 +263,19 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
 
 
 def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
-          host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None, **launch) -> None:
+          host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None,
+          token_file: str | Path | None = None, allow_uploads_without_token: bool = False, **launch) -> None:
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     try:
+        policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
         ensure_index(corpus_dir, index_dir, settings)
-        app = create_app(index_dir, corpus_dir, settings)
+        app = create_app(index_dir, corpus_dir, settings, policy)
     except AskKhorasanError as exc:
         raise SystemExit(f"Error: {exc}") from None
+    warning = exposure_warning(host, port, policy)
+    if warning:
+        print(warning, file=sys.stderr)
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, css=CSS, max_file_size=int(settings.max_source_mb * 2**20), **launch
     )

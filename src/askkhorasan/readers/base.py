@@ -7,12 +7,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..errors import SourceError
-from ..types import Block, Document
+from ..junk import strip_junk
+from ..types import Block, Document, SkippedText
 
 # Characters a page carries that mean nothing to a reader and would split words.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n|\Z)")  # what str.rstrip takes off each line, without a list of lines
 SEPARATOR = "\n\n"
 
 
@@ -49,7 +51,7 @@ def normalize(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
     text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
-    return "\n".join(line.rstrip() for line in text.split("\n"))
+    return _TRAILING_SPACE.sub("", text)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -67,14 +69,21 @@ def assemble(
     author: str | None = None,
     publisher: str | None = None,
     warnings: list[str] | tuple[str, ...] = (),
+    skipped: list[SkippedText] | tuple[SkippedText, ...] = (),
 ) -> Document:
-    """Join blocks into the document text, recording where each one lands and its section."""
+    """Join blocks into the document text, recording where each one lands and its section.
+    Encoded data in paragraphs is left out and reported in `skipped`."""
     pieces: list[str] = []
     laid: list[Block] = []
     offset = 0
     section: str | None = None
-    for raw in blocks:
-        text = raw.text.strip()
+    junk = _JunkTally()
+    for number, raw in enumerate(blocks, 1):
+        text = raw.text
+        if raw.kind == "paragraph":
+            text, places, chars = strip_junk(text)
+            junk.add(places, chars, f"page {raw.page}" if raw.page is not None else f"paragraph {number}")
+        text = text.strip()
         if not text:
             continue
         if pieces:
@@ -86,7 +95,12 @@ def assemble(
         pieces.append(text)
         offset += len(text)
     if not any(b.kind == "paragraph" for b in laid):
+        if junk.chars:
+            raise SourceError(f"{source}: only encoded data (base64, hex or similar), no prose to index")
         raise SourceError(f"{source}: no readable text found")
+    skipped = list(skipped)
+    if junk.chars:
+        skipped.append(SkippedText(source, "encoded data", junk.places, junk.chars, junk.where()))
     return Document(
         source=source,
         text="".join(pieces),
@@ -96,5 +110,23 @@ def assemble(
         author=author,
         publisher=publisher,
         blocks=tuple(laid),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings) + tuple(s.message() for s in skipped),
+        skipped=tuple(skipped),
     )
+
+
+class _JunkTally:
+    def __init__(self):
+        self.places = self.chars = 0
+        self.at: list[str] = []
+
+    def add(self, places: int, chars: int, where: str) -> None:
+        if places:
+            self.places += places
+            self.chars += chars
+            if where not in self.at:
+                self.at.append(where)
+
+    def where(self) -> str:
+        shown = ", ".join(self.at[:5])
+        return shown + (f" and {len(self.at) - 5} more" if len(self.at) > 5 else "")

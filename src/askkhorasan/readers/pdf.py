@@ -9,6 +9,7 @@ from collections import Counter
 
 from ..clean import is_heading
 from ..errors import SourceError
+from ..types import SkippedText
 from .base import RawBlock, assemble, normalize
 
 SUFFIXES = (".pdf",)
@@ -63,12 +64,36 @@ def _page_lines(page, number: int, source: str, warnings: list[str]) -> list[str
     return lines
 
 
-def _running_lines(pages: list[list[str]]) -> set[str]:
-    """Lines printed on most pages: running heads and footers."""
+EDGE_LINES = 2  # lines at the top and at the bottom of a page where running heads and footers sit
+MAX_HEAD_CHARS = 100
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})\s+(.+)$|^(.+?)\s+(\d{1,4})$")
+
+
+def _head_key(line: str, page: int) -> str:
+    """The line as it repeats from page to page: identical, or identical but for the page
+    number at one end (the number minus the page's is the same on every page)."""
+    m = _EDGE_NUMBER.match(line)
+    if not m:
+        return line
+    number, rest = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    side = "<" if m.group(1) else ">"
+    return f"{side}{int(number) - page}\0{rest}"
+
+
+def _running_lines(pages: list[list[str]]) -> set[tuple[int, int]]:
+    """(page, line) of the running heads and footers: short lines at the top or bottom of most
+    pages, the same text on each (a page number at one end may count up). A content line that
+    repeats with other numbers ("Casualties reported: 12 killed") is not one."""
     if len(pages) < 3:
         return set()
-    counts = Counter(re.sub(r"\d+", "#", line) for lines in pages for line in set(lines) if line)
-    return {line for line, n in counts.items() if n >= max(3, len(pages) // 2)}
+    edges: list[list[tuple[int, str]]] = []
+    for number, lines in enumerate(pages, 1):
+        filled = [i for i, line in enumerate(lines) if line]
+        at = sorted(set(filled[:EDGE_LINES] + filled[-EDGE_LINES:]))
+        edges.append([(i, _head_key(lines[i], number)) for i in at if len(lines[i]) <= MAX_HEAD_CHARS])
+    counts = Counter(key for page in edges for key in {k for _, k in page})
+    repeated = {key for key, n in counts.items() if n >= max(3, len(pages) // 2)}
+    return {(number, i) for number, page in enumerate(edges, 1) for i, key in page if key in repeated}
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[str, str]]:
@@ -130,11 +155,17 @@ def _read(data: bytes, source: str):
     meta = _metadata(reader)
     title = str(meta.get("/Title") or "").strip() or None
     blocks: list[RawBlock] = []
+    dropped = {"lines": 0, "chars": 0, "pages": []}
     for number, lines in enumerate(page_lines, 1):
-        kept = [
-            line for line in lines
-            if not (line and (_PAGE_NUMBER.match(line) or re.sub(r"\d+", "#", line) in running))
-        ]
+        kept = []
+        for i, line in enumerate(lines):
+            if line and (_PAGE_NUMBER.match(line) or (number, i) in running):
+                if (number, i) in running:
+                    dropped["lines"] += 1
+                    dropped["chars"] += len(line)
+                    dropped["pages"].append(number)
+                continue
+            kept.append(line)
         for kind, text in _paragraphs(kept):
             if title is None and number == 1 and kind == "heading" and not blocks:
                 title = text
@@ -142,8 +173,15 @@ def _read(data: bytes, source: str):
             else:
                 blocks.append(RawBlock(kind, text, number))
     if not any(b.kind == "paragraph" for b in blocks):
+        if any(line for lines in page_lines for line in lines):
+            raise SourceError(f"{source}: its text is only page numbers, running heads and headings; nothing to index")
         raise SourceError(f"{source}: no text in any page (a scanned PDF needs OCR first)")
+    skipped = []
+    if dropped["lines"]:
+        pages = sorted(set(dropped["pages"]))
+        where = f"pages {pages[0]}–{pages[-1]}" if len(pages) > 1 else f"page {pages[0]}"
+        skipped.append(SkippedText(source, "running heads and footers", dropped["lines"], dropped["chars"], where))
     return assemble(
         source, "pdf", blocks, title=title, date=_pdf_date(meta.get("/CreationDate")),
-        author=str(meta.get("/Author") or "").strip() or None, warnings=warnings,
+        author=str(meta.get("/Author") or "").strip() or None, warnings=warnings, skipped=skipped,
     )
