@@ -16,7 +16,7 @@ import numpy as np
 
 from .wordpieces import WordPieces
 
-# A single question runs on one thread. On 2 cores a second thread made one query from 37%
+# A single question runs on one thread. On 2 cores a second thread made one query from 58%
 # slower to 37% faster, depending on the machine's other load (bench/bench_speed.py); one
 # thread leaves the other core to a concurrent request and to FAISS. Batches use all cores.
 QUERY_THREADS = 1
