@@ -4,7 +4,8 @@ Each backend is measured in its own processes (torch's and ONNX Runtime's thread
 would otherwise fight over the two cores and slow each other down):
   - cold `askkhorasan ask` on the bundled corpus, wall time of the whole command;
   - app start (`python app.py` on a built index) to the first answer through the API;
-  - query embedding p50 and warm `ask` p50 (200 SQuAD questions);
+  - query embedding p50 and warm `ask` p50 (200 SQuAD questions, both backends' processes
+    alive at once and taking turns 20 questions at a time);
   - build throughput on the SQuAD 1.1 dev set's 2,067 paragraphs (skip with --no-full);
   - held-out figures: the seed questions (tests/data/seed_questions.jsonl) and the
     SQuAD sample's 400 questions, hit@1 and answer accuracy, for each backend;
@@ -67,19 +68,6 @@ def worker(backend: str, work: Path, full: bool) -> dict:
     index = ak.Index(sample / "index", embedder=embedder)
 
     timed = squad.evenly_spaced(questions, 200)
-    for q in timed[:10]:
-        index.ask(q["question"])
-    embed, ask = [], []
-    for q in timed:
-        t0 = time.perf_counter()
-        embedder.encode_query(q["question"])
-        t1 = time.perf_counter()
-        index.ask(q["question"])
-        embed.append(t1 - t0)
-        ask.append(time.perf_counter() - t1)
-    out["query_embed_p50_ms"] = 1000 * p50(embed)
-    out["ask_p50_ms"] = 1000 * p50(ask)
-
     squad_q = [EvalQuestion(q["question"], tuple(q["answers"])) for q in questions]
     out["squad_sample"] = evaluate_index(index, squad_q)
     seed = work / "seed"
@@ -101,6 +89,58 @@ def worker(backend: str, work: Path, full: bool) -> dict:
         out["threads"] = thread_choice(embedder, [q["question"] for q in timed],
                                        [p["text"] for p in index.generation.passages][:512])
     return out
+
+
+def latency_worker(backend: str, work: Path) -> None:
+    """Answers "go" on stdin with the timings of the next 20 questions, so that the parent
+    can alternate backends round by round and the machine's load falls on each alike."""
+    import askkhorasan as ak
+    from askkhorasan.embed import Embedder
+
+    embedder = Embedder(backend=backend)
+    questions = [q["question"] for q in squad.write_corpus(squad.SAMPLE, work / "corpus") if q["answers"]]
+    questions = squad.evenly_spaced(questions, 200)
+    ak.build_index(work / "corpus", work / "index", embedder=embedder)
+    index = ak.Index(work / "index", embedder=embedder)
+    for q in questions[:10]:
+        index.ask(q)
+    print("ready", flush=True)
+    at = 0
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        embed, ask = [], []
+        for q in questions[at: at + 20]:
+            t0 = time.perf_counter()
+            embedder.encode_query(q)
+            t1 = time.perf_counter()
+            index.ask(q)
+            embed.append(t1 - t0)
+            ask.append(time.perf_counter() - t1)
+        at = (at + 20) % len(questions)
+        print(json.dumps({"embed": embed, "ask": ask}), flush=True)
+
+
+def interleaved_latency(backends: list[str], work: Path, rounds: int = 10) -> dict:
+    procs = {b: subprocess.Popen([sys.executable, __file__, "--latency-worker", b, "--work", str(work / f"lat-{b}")],
+                                 env=env_for(b), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for b in backends}
+    for b, p in procs.items():
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the {b} latency worker did not start")
+    times = {b: {"embed": [], "ask": []} for b in backends}
+    for _ in range(rounds):
+        for b, p in procs.items():
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            got = json.loads(p.stdout.readline())
+            times[b]["embed"] += got["embed"]
+            times[b]["ask"] += got["ask"]
+    for p in procs.values():
+        p.stdin.close()
+        p.wait(timeout=60)
+    return {b: {"query_embed_p50_ms": 1000 * p50(t["embed"]), "ask_p50_ms": 1000 * p50(t["ask"])}
+            for b, t in times.items()}
 
 
 def thread_choice(embedder, queries: list[str], texts: list[str]) -> dict:
@@ -188,9 +228,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="cold `ask` runs per backend")
     parser.add_argument("--no-full", action="store_true", help="skip the SQuAD dev set build")
     parser.add_argument("--worker")
+    parser.add_argument("--latency-worker")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.latency_worker:
+        latency_worker(args.latency_worker, args.work)
+        return
     if args.worker:
         args.out.write_text(json.dumps(worker(args.worker, args.work, not args.no_full)))
         return
@@ -198,6 +242,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="askkhorasan-speed-"))
     load_before = os.getloadavg()[1]
     results = {b: run_worker(b, work, not args.no_full) for b in args.backends}
+    for b, figures in interleaved_latency(args.backends, work).items():
+        results[b].update(figures)
 
     # Cold commands and app start on the bundled corpus, backends alternating so that the
     # machine's load falls on each alike. fp32 vectors serve both torch and onnx.

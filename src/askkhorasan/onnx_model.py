@@ -16,8 +16,9 @@ import numpy as np
 
 from .wordpieces import WordPieces
 
-# Chosen by bench/bench_speed.py on 2 cores: a single question runs fastest on one thread
-# (more threads cost more to wake than the small matrices save), batches on all cores.
+# A single question runs on one thread. On 2 cores a second thread made one query from 58%
+# slower to 37% faster, depending on the machine's other load (bench/bench_speed.py); one
+# thread leaves the other core to a concurrent request and to FAISS. Batches use all cores.
 QUERY_THREADS = 1
 
 
