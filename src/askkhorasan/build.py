@@ -14,7 +14,7 @@ import numpy as np
 
 from .chunk import chunk_document, lexical_text
 from .corpus import CorpusFile, OversizeError, discover, read_source
-from .embed import Embedder, compatible, passage_vectors, shared_embedder
+from .embed import Embedder, compatible, default_precision, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .printable import printable
@@ -157,7 +157,8 @@ def build_index(
     skipped_links: list[str] = []
     files = discover(corpus_dir, skipped_links)
     if not force:
-        report = _nothing_to_do(corpus_dir, index_dir, files, settings, started)
+        report = _nothing_to_do(corpus_dir, index_dir, files, settings, started,
+                                embedder.precision if embedder else default_precision())
         if report is not None:
             return dataclasses.replace(report, warnings=tuple(skipped_links) + report.warnings)
     embedder = embedder or shared_embedder()
@@ -251,7 +252,7 @@ def build_index(
 
 
 def _nothing_to_do(
-    corpus_dir: Path, index_dir: Path, files: list[CorpusFile], settings: Settings, started: float
+    corpus_dir: Path, index_dir: Path, files: list[CorpusFile], settings: Settings, started: float, precision: str
 ) -> BuildReport | None:
     """The report of a build that would change nothing — no source new, changed or removed, the
     index intact and built with these settings — or None. Such a build writes nothing."""
@@ -262,6 +263,8 @@ def _nothing_to_do(
     except AskKhorasanError:
         return None
     if Settings.from_dict(manifest.get("settings", {})).build_fields() != settings.build_fields():
+        return None
+    if not compatible(manifest.get("embedding"), precision):  # vectors from another backend: re-embed
         return None
     states = source_states(files, manifest, settings.max_source_mb)
     present = {s.source for s in states}

@@ -41,13 +41,13 @@ def citation_label(c: Citation | Passage) -> str:
 def full_citation(c: Citation) -> str:
     """Title — publisher, date, file, page, characters: everything needed to find the quote again."""
     where = [x for x in (c.publisher, c.date) if x]
-    where.append(c.source)
+    where.append(printable(c.source))
     if c.section:
         where.append(c.section)
     if c.page is not None:
         where.append(f"p. {c.page}")
     where.append(f"characters {c.start}–{c.end}")
-    return f"{c.title or c.source} — {', '.join(where)}"
+    return f"{printable(c.title or c.source)} — {', '.join(where)}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -75,7 +75,7 @@ def answer_text(answer: Answer) -> str:
         if answer.passages:
             lines += ["", "Nearest passages:"]
             for i, p in enumerate(answer.passages[:3], 1):
-                lines.append(f"  {i}. {citation_label(p)} — {p.source}, characters {p.start}–{p.end}")
+                lines.append(f"  {i}. {citation_label(p)} — {printable(p.source)}, characters {p.start}–{p.end}")
         return "\n".join(lines)
     if answer.note:
         lines += [answer.note, ""]
@@ -85,7 +85,8 @@ def answer_text(answer: Answer) -> str:
     lines.append(_band_line(answer))
     if answer.band == "weak" and answer.runner_up:
         r = answer.runner_up
-        lines.append(f"A weak answer: check it. Runner-up: “{' '.join(r.quote.split())}” — {r.source}, characters {r.start}–{r.end}")
+        lines.append(f"A weak answer: check it. Runner-up: “{' '.join(r.quote.split())}” — {printable(r.source)}, "
+                     f"characters {r.start}–{r.end}")
     lines += ["", "Sources:"]
     for i, c in enumerate(answer.citations, 1):
         lines.append(f"[{i}] {full_citation(c)}")
@@ -111,7 +112,7 @@ def explanation_text(answer: Answer) -> str:
             f"{c.best_sentence:.2f}, {c.lexical:.2f}; matched: {', '.join(c.matched_words) or '(none)'}"
         )
         text = " ".join(c.text.split())
-        lines.append(f"         “{text[:200]}{'…' if len(text) > 200 else ''}” — {c.source} {c.start}–{c.end}")
+        lines.append(f"         “{text[:200]}{'…' if len(text) > 200 else ''}” — {printable(c.source)} {c.start}–{c.end}")
     return "\n".join(lines)
 
 

@@ -26,6 +26,11 @@ class TokenizerOnlyEmbedder:
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()), local_files_only=True)
 
+    backend, precision = "onnx", "fp32"
+
+    def describe(self) -> dict:
+        return {"backend": self.backend, "library": "onnxruntime", "precision": self.precision, "graph_sha256": None}
+
     def count_tokens(self, texts):
         if not texts:
             return []
