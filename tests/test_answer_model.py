@@ -86,6 +86,7 @@ def test_missing_weights_are_refused(tmp_path):
         answer_model.AnswerModel(tmp_path / answer_model.METADATA.name)
 
 
+@pytest.mark.slow
 def test_onnx_logits_match_torch(model):
     torch_model = answer_model.AnswerModel(backend="torch")
     questions = ["How was the bridge financed?", "Who is the current leader of the movement?"]

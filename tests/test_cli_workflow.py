@@ -163,6 +163,7 @@ def test_an_unreadable_source_is_listed_as_skipped_with_its_reason(folders, tmp_
     assert status.exit_code == 0 and re.search(r"skipped\s+photo\.txt: photo\.txt: binary", status.output)
 
 
+@pytest.mark.slow
 def test_app_and_serve_take_the_same_limit():
     assert "--max-source-mb" in run("serve", "--help").output
     assert "--max-source-mb" in run("status", "--help").output
@@ -241,6 +242,7 @@ def test_progress_only_on_a_terminal_with_a_true_rate():
     assert rates and max(rates) < 100_000
 
 
+@pytest.mark.slow
 def test_a_build_in_a_log_has_no_bars_and_each_message_once(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -41,6 +41,7 @@ def seed_sentences():
     return [text[s:e] for s, e in sentence_spans(text)][:150]
 
 
+@pytest.mark.slow
 def test_word_pieces_match_sentence_transformers(reference, seed_sentences):
     tokenizer = reference._runner.model.tokenizer
     for text in EDGE_CASES + seed_sentences[:40]:
@@ -49,6 +50,7 @@ def test_word_pieces_match_sentence_transformers(reference, seed_sentences):
         assert reference.count_tokens([text]) == [len(tokenizer(text, add_special_tokens=False)["input_ids"])]
 
 
+@pytest.mark.slow
 def test_onnx_vectors_match_torch(embedder, reference, seed_sentences):
     """The fidelity gate for full-precision graphs: cosine >= 0.999 to torch, batched and alone."""
     assert embedder.backend == DEFAULT_BACKEND and BACKENDS[DEFAULT_BACKEND][1] == "fp32"
@@ -125,6 +127,7 @@ def corpus_copy(tmp_path):
     return corpus, tmp_path / "index"
 
 
+@pytest.mark.slow
 def test_cross_encoder_exports_and_runs_like_torch(tmp_path, embedder):
     """The same exporter and runner serve a one-logit BERT cross-encoder over (question, passage) pairs."""
     import torch

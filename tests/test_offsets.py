@@ -2,6 +2,8 @@
 
 import string
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +63,7 @@ def test_text_chunks_are_exact_spans(embedder, body, sep):
     _check_chunks(doc, embedder)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(blocks=st.lists(st.tuples(st.booleans(), paragraph, heading), min_size=1, max_size=8))
 def test_markdown_chunks_are_exact_spans(embedder, blocks):
@@ -89,6 +92,7 @@ def test_built_passages_slice_back_from_the_source(tmp_path_factory, embedder, b
         assert document_text(root / "corpus" / passage.source)[passage.start:passage.end] == passage.text
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_quote_slices_back_from_the_source(seed_built, data):

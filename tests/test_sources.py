@@ -135,6 +135,7 @@ build_index(sys.argv[1], sys.argv[2], progress=progress)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["embed", "write"])
 def test_a_killed_refresh_leaves_the_old_index_serving(tmp_path, embedder, stage):
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"

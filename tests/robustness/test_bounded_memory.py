@@ -22,6 +22,7 @@ BUILD_LIMIT_MB = 1_000
 PEAK_LIMIT_MB = 1_500
 
 
+@pytest.mark.slow
 def test_the_tokenizer_sees_bounded_pieces_of_a_long_paragraph(tmp_path, embedder):
     path = unpunctuated_words(tmp_path / "words.txt", 2)
     doc = read_bytes(path.read_bytes(), "words.txt", ".txt")

@@ -15,6 +15,7 @@ from conftest import SEED
 SENTENCES = [s.strip() + "." for s in SEED.read_text(encoding="utf-8").split(". ") if 40 < len(s) < 300]
 
 
+@pytest.mark.slow
 def test_thousands_of_tiny_files(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     for i in range(2000):

@@ -52,6 +52,7 @@ def test_a_token_gates_uploads(tmp_path, monkeypatch):
         read_token(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_concurrent_uploads_queue_and_each_file_is_copied_once(tmp_path, embedder):
     from askkhorasan.webapp import add_and_build
 
@@ -82,6 +83,7 @@ def test_concurrent_uploads_queue_and_each_file_is_copied_once(tmp_path, embedde
     assert len(load_generation(index_dir).manifest["sources"]) == 9
 
 
+@pytest.mark.slow
 def test_an_upload_during_another_build_is_refused_before_copying(tmp_path, embedder):
     from askkhorasan.webapp import add_and_build
 

@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from askkhorasan import build_index
 from askkhorasan.printable import printable
 from askkhorasan.question import REPLACED_NOTE, prepare_question
@@ -21,6 +23,7 @@ def test_lone_surrogates_and_bad_bytes_are_replaced_with_a_note():
         assert "\ufffd" in text and note == REPLACED_NOTE
 
 
+@pytest.mark.slow
 def test_an_undecodable_question_on_the_command_line_is_answered_not_a_traceback(seed_built):
     for question in (b"Why is the group shrouded in secrecy? \xff\xfe", b"\xed\xa0\x80 secrecy"):
         run = subprocess.run([sys.executable, "-m", "askkhorasan.cli", "ask", question, "--json",
@@ -48,6 +51,7 @@ def _assert_safe(output: str) -> None:
     assert "\nFAKE: line.txt" not in output
 
 
+@pytest.mark.slow
 def test_file_names_are_printed_escaped_by_build_status_search_and_ask(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

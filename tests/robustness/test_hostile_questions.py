@@ -51,6 +51,7 @@ def test_a_question_just_inside_the_window_is_not_cut(seed_index):
     assert seed_index.ask("Why is the group shrouded in secrecy? " * 20).note is None
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(question=st.text(max_size=300))
 def test_any_unicode_question(seed_built, question):

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 from askkhorasan import Index
 
@@ -21,6 +22,7 @@ QUESTIONS = [
 CLIENTS, PER_CLIENT = 50, 6
 
 
+@pytest.mark.slow
 def test_fifty_concurrent_clients(app_url, embedder):
     from gradio_client import Client
 

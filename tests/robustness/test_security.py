@@ -4,6 +4,8 @@ import html
 import re
 import socket
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +88,7 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_the_app_listens_on_loopback_only(app_url):
     url, _ = app_url
     port = int(url.rstrip("/").rsplit(":", 1)[1])

@@ -65,7 +65,8 @@ EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit", list(EDITS))
+# Three edits in the fast tier; every one in the full run (each costs a CLI process and a rebuild).
+@pytest.mark.parametrize("edit", [e if i < 3 else pytest.param(e, marks=pytest.mark.slow) for i, e in enumerate(EDITS)])
 def test_a_hand_edited_manifest_is_refused_with_the_fix(copy, embedder, edit):
     index_dir = copy / "index"
     _edit(index_dir, EDITS[edit])
