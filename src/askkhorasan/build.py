@@ -25,6 +25,7 @@ from .store import (
     write_generation,
 )
 from .types import BuildReport, Document, SkippedText, SourceFailure
+from .hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,7 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def path_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+path_sha256 = sha256_file  # one SHA-256 of files for the package (hashing.py)
 
 
 def too_large(source: str, size: int, max_source_mb: float) -> str | None:

@@ -27,6 +27,7 @@ import types
 from pathlib import Path
 
 from .errors import ModelError
+from .hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,7 @@ def _stat_key(path: Path) -> list:
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_hash_file = sha256_file
 
 
 def file_sha256(path: str | Path) -> str:

@@ -19,7 +19,6 @@ No pickle anywhere: everything is JSON, NumPy arrays or FAISS's format.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ import numpy as np
 
 from . import schema
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
+from .hashing import sha256_file
 from .settings import FORMAT_VERSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
 
 log = logging.getLogger(__name__)
@@ -120,12 +120,7 @@ def check_compatible(manifest: dict, index_dir: Path) -> None:
         )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = sha256_file
 
 
 def read_jsonl(path: Path) -> list[dict]:
