@@ -35,6 +35,14 @@ def embedder():
     return shared_embedder()
 
 
+def seed_folder(root: Path, embedder) -> Path:
+    """`root` holding corpus/ with the seed article and index/ built from it, for tests that damage a copy."""
+    (root / "corpus").mkdir()
+    shutil.copy(SEED, root / "corpus" / SEED.name)
+    build_index(root / "corpus", root / "index", embedder=embedder)
+    return root
+
+
 @pytest.fixture(scope="session")
 def seed_built(tmp_path_factory, embedder) -> Built:
     """The seed article, indexed once for the session."""

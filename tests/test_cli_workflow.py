@@ -19,7 +19,7 @@ from askkhorasan import build_index
 from askkhorasan.cli import ProgressBars, main
 from askkhorasan.settings import Settings
 
-from conftest import ROOT, SEED
+from conftest import ROOT, SEED, seed_folder
 
 DESIGN = "Why is the group shrouded in secrecy?"
 OFF_TOPIC = "What is the capital of Australia?"
@@ -31,11 +31,7 @@ def run(*args, **kw):
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("cliwf")
-    (root / "corpus").mkdir()
-    shutil.copy(SEED, root / "corpus" / SEED.name)
-    build_index(root / "corpus", root / "index", embedder=embedder)
-    return root
+    return seed_folder(tmp_path_factory.mktemp("cliwf"), embedder)
 
 
 def snapshot(folder: Path) -> dict:

@@ -1,6 +1,5 @@
 """Sources of every format in one corpus; bad files reported by name; a killed build loses nothing."""
 
-import json
 import os
 import shutil
 import signal

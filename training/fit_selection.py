@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 
 from askkhorasan.abstain import answerable_probability
 from askkhorasan.answer_model import METADATA
-from askkhorasan.rerank import SELECTION, Selection, confidence_features, _logit
+from askkhorasan.rerank import SELECTION, Selection, confidence_features
 from askkhorasan.answer import Candidate
 from askkhorasan.hashing import sha256_file
 

@@ -10,7 +10,6 @@ are split with the product's own splitter, so training sees what `ask` sees.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import random
@@ -21,14 +20,6 @@ from askkhorasan.lexical import question_terms, tokenize
 from askkhorasan.sentences import sentence_spans
 
 TRAIN = Path(__file__).resolve().parents[2] / "shared" / "bench" / "squad-v1.1-train.json.gz"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_articles(path: Path = TRAIN) -> list[dict]:

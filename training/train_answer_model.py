@@ -150,7 +150,7 @@ def main() -> None:
                 "script": "training/train_answer_model.py",
                 "arguments": vars(args),
                 "data": "squad-v1.1-train.json.gz",
-                "data_sha256": pairdata.file_sha256(pairdata.TRAIN),
+                "data_sha256": sha256_file(pairdata.TRAIN),
                 "train_pairs": len(train), "pairs_seen": done_pairs, "steps": step,
                 "minutes": round(minutes, 1),
             },

@@ -113,6 +113,11 @@ class Candidate:
     score: float = 0.0  # the final score (rerank.py); candidates are ordered by it
 
 
+def read_by_model(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates the answer model read, in their order; only these can be quoted."""
+    return [c for c in candidates if c.model_logit is not None]
+
+
 class SentenceTable:
     """Per-index lookups the answer stage needs: each sentence's passage and the IDF of terms."""
 
@@ -275,7 +280,7 @@ def compose_answer(
     def refusal(reason: str) -> Answer:
         return Answer(question, False, "", confidence, (), passages, " ".join(x for x in (note, reason) if x))
 
-    read = [c for c in candidates if c.model_logit is not None]
+    read = read_by_model(candidates)
     if not found or not read:
         return refusal(NOT_FOUND_NOTE)
     score = {c.sentence: c.score for c in read}

@@ -9,7 +9,6 @@ hash-pinned base weights. Both files are hash-checked on load.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from pathlib import Path
 
@@ -17,8 +16,6 @@ import numpy as np
 
 from .errors import ModelError
 from .hashing import sha256_file
-
-log = logging.getLogger(__name__)
 
 MODELS = Path(__file__).parent / "models"
 ARTEFACT = MODELS / "answer_model.safetensors"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .answer import NO_NUMBER_NOTE, Candidate, SentenceTable, _citation
+from .answer import NO_NUMBER_NOTE, Candidate, SentenceTable, _citation, read_by_model
 from .lexical import tokenize
 from .rerank import Selection
 from .retrieve import Hit, to_passage
@@ -93,7 +93,7 @@ def explanation(answer: Answer, gen: Generation, table: SentenceTable, hits: lis
             model_logit=None if c.model_logit is None else round(c.model_logit, 4),
             score=None if c.model_logit is None else round(c.score, 4),
         ))
-    read = [c for c in candidates if c.model_logit is not None]
+    read = read_by_model(candidates)
     best_logit = max((c.model_logit for c in read), default=None)
     if not hits or not candidates:
         stage, reason = "retrieval", "no passage of the index matched the question"

@@ -17,9 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .answer import Candidate
+from .answer import Candidate, read_by_model
 from .answer_model import METADATA as ANSWER_MODEL_METADATA
 from .errors import ModelError
 from .retrieve import Hit
@@ -84,15 +82,14 @@ def read(selection: Selection, model, question: str, texts: list[str], candidate
 def order_passages(hits: list[Hit], candidates: list[Candidate]) -> list[Hit]:
     """Passages whose sentences were read, by their best sentence; then the others as retrieved."""
     best: dict[int, float] = {}
-    for c in candidates:
-        if c.model_logit is not None:
-            best[c.passage] = max(best.get(c.passage, UNREAD), c.score)
+    for c in read_by_model(candidates):
+        best[c.passage] = max(best.get(c.passage, UNREAD), c.score)
     read_hits = sorted((h for h in hits if h.row in best), key=lambda h: -best[h.row])
     return read_hits + [h for h in hits if h.row not in best]
 
 
 def confidence_features(candidates: list[Candidate], feature_answerable: float) -> dict[str, float]:
-    read_ = [c for c in candidates if c.model_logit is not None]
+    read_ = read_by_model(candidates)
     if not read_:
         return {"score": -10.0, "model_logit": -10.0, "feature_logit": -10.0, "margin": 0.0,
                 "feature_answerable": _logit(feature_answerable)}
@@ -116,11 +113,7 @@ def confidence(selection: Selection, candidates: list[Candidate], feature_answer
 
 def answers(selection: Selection, candidates: list[Candidate], feature_answerable: float, confidence_: float) -> bool:
     """Whether the sources answer: both floors passed and the confidence at or above the threshold."""
-    read_ = [c for c in candidates if c.model_logit is not None]
+    read_ = read_by_model(candidates)
     return (bool(read_) and feature_answerable >= selection.min_feature_answerable
             and max(c.model_logit for c in read_) >= selection.min_model_logit
             and confidence_ >= selection.found_threshold)
-
-
-def as_array(f: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
-    return np.array([f[n] for n in names], dtype=np.float64)

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from askkhorasan import build_index
 from askkhorasan.printable import printable
 from askkhorasan.question import REPLACED_NOTE, prepare_question
 

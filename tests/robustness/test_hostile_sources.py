@@ -12,7 +12,6 @@ from askkhorasan import Index, build_index
 from askkhorasan.readers import read_bytes
 from askkhorasan.settings import MODEL_WINDOW
 
-from conftest import SEED
 
 PROSE = "The analyst noted that the courier network in Kunar moves messages by motorbike at night."
 

@@ -9,16 +9,12 @@ import pytest
 from askkhorasan import AskKhorasanError, Index, IndexCorruptError, IndexMissingError, build_index, search
 from askkhorasan.store import load_generation
 
-from conftest import SEED
+from conftest import SEED, seed_folder
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("faults")
-    (root / "corpus").mkdir()
-    shutil.copy(SEED, root / "corpus" / SEED.name)
-    build_index(root / "corpus", root / "index", embedder=embedder)
-    return root / "index"
+    return seed_folder(tmp_path_factory.mktemp("faults"), embedder) / "index"
 
 
 @pytest.fixture

@@ -12,16 +12,12 @@ from askkhorasan import Index, IndexCorruptError, build_index
 from askkhorasan.status import index_status
 from askkhorasan.store import load_generation
 
-from conftest import SEED
+from conftest import SEED, seed_folder
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("trusted")
-    (root / "corpus").mkdir()
-    shutil.copy(SEED, root / "corpus" / SEED.name)
-    build_index(root / "corpus", root / "index", embedder=embedder)
-    return root
+    return seed_folder(tmp_path_factory.mktemp("trusted"), embedder)
 
 
 @pytest.fixture
