@@ -55,6 +55,6 @@ def test_a_50_mb_unpunctuated_file_builds_in_bounded_memory(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     print(f"50 MB unpunctuated: peak RSS {result['peak_rss_mb']:.0f} MB ({result['build_rss_mb']:.0f} MB over "
-          f"the loaded tokenizer), {result['seconds']} s, {result['passages']} passages")
+          f"the loaded model), {result['seconds']} s, {result['passages']} passages")
     assert not result["failed"] and result["passages"] > 10_000
     assert result["build_rss_mb"] < BUILD_LIMIT_MB and result["peak_rss_mb"] < PEAK_LIMIT_MB
