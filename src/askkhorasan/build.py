@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,42 +12,24 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
-from .corpus import CorpusFile, OversizeError, discover, read_source
+from .corpus import CorpusFile, OversizeError, bytes_sha256, discover, max_bytes, read_source, too_large
 from .embed import Embedder, compatible, default_precision, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
+from .status import source_states
 from .store import (
     BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
 from .types import BuildReport, Document, SkippedText, SourceFailure
-from .hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
 # progress(stage, done, total): "read", "embed", "write"
 Progress = Callable[[str, int, int], None]
-
-
-def file_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-path_sha256 = sha256_file  # one SHA-256 of files for the package (hashing.py)
-
-
-def too_large(source: str, size: int, max_source_mb: float) -> str | None:
-    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
-    if size <= max_source_mb * 2**20:
-        return None
-    return (
-        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
-        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
-        f"(and the same option on `askkhorasan serve` and `status`)"
-    )
 
 
 @dataclass
@@ -182,11 +163,11 @@ def build_index(
                     failed_sizes[cf.source] = size
                     raise SourceError(reason)
                 try:
-                    data = read_source(cf, corpus_dir, int(settings.max_source_mb * 2**20))
+                    data = read_source(cf, corpus_dir, max_bytes(settings.max_source_mb))
                 except OversizeError as exc:  # it grew since it was measured
                     failed_sizes[cf.source] = exc.size
                     raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = file_sha256(data)
+                doc_hash = bytes_sha256(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
@@ -252,8 +233,6 @@ def _nothing_to_do(
 ) -> BuildReport | None:
     """The report of a build that would change nothing — no source new, changed or removed, the
     index intact and built with these settings — or None. Such a build writes nothing."""
-    from .status import source_states
-
     try:
         gen_path, manifest = verify_generation(index_dir)
     except AskKhorasanError:

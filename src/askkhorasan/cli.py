@@ -16,6 +16,7 @@ import click
 
 from .errors import AskKhorasanError, QuestionError
 from .printable import printable
+from .progress import ProgressBars
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
@@ -103,34 +104,6 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
             click.echo(f"  skipped: {printable(failure.reason)}", err=True)
     if report.failed:
         sys.exit(EXIT_ATTENTION)
-
-
-class ProgressBars:
-    """tqdm bars for the stages build_index reports, each with its own unit and a true rate.
-    Only for a terminal: a log gets the one-line summary the command prints at the end."""
-
-    labels = {"read": ("reading sources", "source"), "embed": ("embedding", "sentence"), "write": ("writing index", "step")}
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.bars = {}
-
-    @classmethod
-    def for_stream(cls, stream) -> "ProgressBars | None":
-        return cls(stream) if getattr(stream, "isatty", lambda: False)() else None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(stage)
-        if bar is None:
-            desc, unit = self.labels.get(stage, (stage, "item"))
-            bar = self.bars[stage] = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False,
-                                          dynamic_ncols=True)
-        bar.total = total
-        bar.update(max(0, done - bar.n))
-        if done >= total:
-            bar.close()
 
 
 @main.command()

@@ -15,6 +15,7 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from .build import build_index  # noqa: E402
+from .corpus import max_bytes  # noqa: E402
 from .errors import AskKhorasanError  # noqa: E402
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy  # noqa: E402
 from .index import Index, open_index  # noqa: E402
@@ -120,7 +121,7 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
     st = index_status(corpus_dir, index_dir, settings.max_source_mb)
     if not st.stale:
         return
-    from .cli import ProgressBars
+    from .progress import ProgressBars
     from .render import plural
 
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
@@ -277,5 +278,5 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     if warning:
         print(warning, file=sys.stderr)
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, css=CSS, max_file_size=int(settings.max_source_mb * 2**20), **launch
+        server_name=host, server_port=port, css=CSS, max_file_size=max_bytes(settings.max_source_mb), **launch
     )
