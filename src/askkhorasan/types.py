@@ -150,11 +150,6 @@ class Answer:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"band": self.band}
 
-    def to_markdown(self) -> str:
-        from .render import answer_markdown
-
-        return answer_markdown(self)
-
 
 @dataclass(frozen=True)
 class DocumentView:

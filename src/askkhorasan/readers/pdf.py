@@ -7,7 +7,7 @@ import logging
 import re
 from collections import Counter
 
-from ..clean import is_heading
+from .clean import is_heading
 from ..errors import SourceError
 from ..types import SkippedText
 from .base import RawBlock, assemble, normalize
