@@ -20,7 +20,7 @@ import numpy as np
 from .lexical import LexicalIndex, question_terms, tokenize
 from .retrieve import Hit, to_passage
 from .store import Generation
-from .types import Answer, Citation
+from .types import Answer, Citation, PassageRow
 
 # Fitted by bench/train_answer.py; order as in FEATURES.
 FEATURES = (
@@ -244,7 +244,7 @@ def _quote_span(gen: Generation, table: SentenceTable, best: Candidate, score: d
     return best.passage, s, s
 
 
-def _same_paragraph(gen: Generation, p: dict, a: int, b: int) -> bool:
+def _same_paragraph(gen: Generation, p: PassageRow, a: int, b: int) -> bool:
     gap = p["text"][gen.sentence_spans[a][1] - p["start"] : gen.sentence_spans[b][0] - p["start"]]
     return "\n\n" not in gap
 

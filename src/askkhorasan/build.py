@@ -24,7 +24,7 @@ from .store import (
     BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
-from .types import BuildReport, Document, SkippedText, SourceFailure
+from .types import BuildReport, Document, DocumentRow, PassageRow, SkippedText, SourceFailure
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ Progress = Callable[[str, int, int], None]
 class _DocRows:
     """One source's contribution to the index."""
 
-    document: dict
-    passages: list[dict]
+    document: DocumentRow
+    passages: list[PassageRow]
     passage_vectors: np.ndarray | None
     sentence_spans: list[tuple[int, int]]
     sentence_vectors: np.ndarray | None
@@ -50,7 +50,7 @@ class _Previous:
 
     gen: Generation
     rows: dict[str, list[int]]
-    documents: dict[str, dict]
+    documents: dict[str, DocumentRow]
 
     @property
     def sources(self) -> dict[str, str]:
@@ -87,30 +87,34 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
     hi = max(gen.passages[i]["sent_hi"] for i in rows)
     passages = []
     for i in rows:
-        p = dict(gen.passages[i])
-        p.update(source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo)
+        p = gen.passages[i].copy()
+        p["source"], p["sent_lo"], p["sent_hi"] = source, p["sent_lo"] - lo, p["sent_hi"] - lo
         passages.append(p)
-    spans = [tuple(map(int, s)) for s in gen.sentence_spans[lo:hi]]
+    spans = [(int(s[0]), int(s[1])) for s in gen.sentence_spans[lo:hi]]
     sentence_vectors = gen.sentence_vectors[lo:hi].copy()
     vectors = passage_vectors(passages, spans, sentence_vectors)
-    return _DocRows({**meta, "source": source}, passages, vectors, spans, sentence_vectors)
+    document = meta.copy()
+    document["source"] = source
+    return _DocRows(document, passages, vectors, spans, sentence_vectors)
 
 
 def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
     sentences, chunks = chunk_document(doc, embedder.count_tokens, settings)
-    passages = [
+    passages: list[PassageRow] = [
         {
             "source": doc.source, "doc_hash": doc_hash, "title": doc.title, "section": c.section,
             "page": c.page, "start": c.start, "end": c.end, "sent_lo": c.first_sentence,
             "sent_hi": c.last_sentence, "context": c.context, "text": doc.text[c.start : c.end],
+            "chunk_id": -1,  # numbered when the generation is written
         }
         for c in chunks
     ]
-    meta = {
+    meta: DocumentRow = {
         "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
         "date": doc.date, "publisher": doc.publisher, "author": doc.author,
         "chars": len(doc.text), "warnings": list(doc.warnings),
         "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
+        "passages": len(passages),
     }
     return _DocRows(
         meta, passages, None, [(s.start, s.end) for s in sentences], None,
@@ -281,11 +285,11 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
         progress("write", 0, 1)
     # Rows are renumbered in place and vectors handed on in parts: a copy of everything at
     # once is what would set a large source's peak memory.
-    passages: list[dict] = []
+    passages: list[PassageRow] = []
     n_spans = 0
     for d in docs:
         for p in d.passages:
-            p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + n_spans, sent_hi=p["sent_hi"] + n_spans)
+            p["chunk_id"], p["sent_lo"], p["sent_hi"] = len(passages), p["sent_lo"] + n_spans, p["sent_hi"] + n_spans
             passages.append(p)
         n_spans += len(d.sentence_spans)
     spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
@@ -308,7 +312,7 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
-        sentence_vectors=[d.sentence_vectors for d in docs],
+        sentence_vectors=[d.sentence_vectors for d in docs if d.sentence_vectors is not None],  # all, by now
         sentence_spans=spans,
         lexical=lexical,
     )

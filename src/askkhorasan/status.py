@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .corpus import CorpusFile, discover, source_sha256, too_large
 from .embed import compatible, default_backend, default_precision
@@ -87,7 +89,7 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
     limit = max_source_mb or Settings.from_dict(manifest.get("settings", {})).max_source_mb
     sources = []
     for s in source_states(files, manifest, limit, trust_file_stats=not verify):
-        doc = documents.get(s.source, {})
+        doc: Mapping[str, Any] = documents.get(s.source) or {}
         sources.append(SourceStatus(
             s.source, s.state, doc.get("title"), doc.get("date"), doc.get("publisher"), doc.get("passages", 0), s.reason
         ))

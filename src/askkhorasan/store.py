@@ -29,6 +29,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import faiss
 import numpy as np
@@ -37,6 +39,7 @@ from . import schema
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .hashing import sha256_file
 from .settings import FORMAT_VERSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
+from .types import DocumentRow, PassageRow
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,8 @@ class Generation:
     path: Path
     manifest: dict
     faiss_index: faiss.Index
-    passages: list[dict]
-    documents: list[dict]
+    passages: list[PassageRow]
+    documents: list[DocumentRow]
     sentence_vectors: np.ndarray
     sentence_spans: np.ndarray
 
@@ -123,7 +126,7 @@ def check_compatible(manifest: dict, index_dir: Path) -> None:
 _sha256 = sha256_file
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[Any]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -149,7 +152,7 @@ def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
     return gen, manifest
 
 
-def read_documents(index_dir: str | Path) -> tuple[dict, list[dict]]:
+def read_documents(index_dir: str | Path) -> tuple[dict, list[DocumentRow]]:
     """The manifest and the indexed documents, only documents.jsonl checked against its hash:
     what `status` shows, without reading the vectors (`verify_generation` checks everything)."""
     index_dir = Path(index_dir)
@@ -199,7 +202,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
+def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -284,8 +287,8 @@ def write_generation(
     *,
     manifest: dict,
     faiss_index: faiss.Index,
-    passages: list[dict],
-    documents: list[dict],
+    passages: list[PassageRow],
+    documents: list[DocumentRow],
     sentence_vectors: np.ndarray | list[np.ndarray],
     sentence_spans: np.ndarray,
     lexical,
@@ -361,6 +364,7 @@ FLAT_LIMIT = 50_000  # exact search up to here (about 2.5 ms a query); IVF past 
 def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
     """Exact inner product (cosine: the vectors are normalized) for a small corpus; IVF past FLAT_LIMIT."""
     n, dim = vectors.shape
+    index: faiss.Index
     if n <= FLAT_LIMIT:
         index = faiss.IndexFlatIP(dim)
         spec = "Flat"
