@@ -12,7 +12,6 @@ from askkhorasan.cli import main
 from askkhorasan.status import index_status
 from askkhorasan.store import current_generation, read_manifest
 
-from conftest import seed_folder
 
 
 @pytest.fixture
@@ -72,14 +71,13 @@ def test_a_damaged_documents_list_is_found_by_the_quick_status(copy):
     assert not st.exists and "askkhorasan build" in st.problem
 
 
-def test_an_index_from_before_file_stats_hashes_every_source(tmp_path, embedder):
-    root = seed_folder(tmp_path, embedder)
-    manifest_path = current_generation(root / "index") / "manifest.json"
+def test_an_index_from_before_file_stats_hashes_every_source(copy):
+    manifest_path = current_generation(copy / "index") / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     del manifest["file_stats"]
     manifest_path.write_text(json.dumps(manifest))
-    path = _source(root)
+    path = _source(copy)
     st = path.stat()
     path.write_bytes(path.read_bytes().replace(b"ISKP", b"IS-K", 1))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert [s.state for s in index_status(root / "corpus", root / "index").sources] == ["changed"]
+    assert [s.state for s in index_status(copy / "corpus", copy / "index").sources] == ["changed"]
