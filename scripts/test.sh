@@ -12,4 +12,7 @@ fi
 
 python -m pip install -q -e '.[test]'
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+# Lint and types first (settings in pyproject.toml): a finding fails the run like a test.
+python -m ruff check src tests bench training app.py
+python -m mypy
 exec python -m pytest "$@"

@@ -92,9 +92,11 @@ def test_quote_is_at_most_two_consecutive_sentences(seed_index, answers):
 
 
 def test_markdown_has_quote_and_numbered_citations(answers):
-    md = answers["why is the group shrouded in secrecy?"].to_markdown()
+    from askkhorasan import answer_markdown
+
+    md = answer_markdown(answers["why is the group shrouded in secrecy?"])
     assert md.startswith("> ") and "[1]" in md and "Islamic State-Khorasan" in md
-    refused = answers["What is the capital of Australia?"].to_markdown()
+    refused = answer_markdown(answers["What is the capital of Australia?"])
     assert "Not found in the sources" in refused
 
 

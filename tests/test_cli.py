@@ -122,3 +122,36 @@ def test_eval_rejects_a_malformed_file_with_the_line(folders, tmp_path):
     bad.write_text('{"question": "ok?", "answers": ["x"]}\n{"answers": 3}\n')
     result = run("eval", bad, "--index", folders / "index")
     assert result.exit_code == 1 and "line 2" in result.output
+
+
+def test_ask_takes_k(folders):
+    one = json.loads(run("ask", "Where is the Tirah Valley?", "-k", 1, "--index", folders / "index", "--json").output)
+    five = json.loads(run("ask", "Where is the Tirah Valley?", "--index", folders / "index", "--json").output)
+    assert one["found"] and one["citations"] == five["citations"] and one["confidence"] == five["confidence"]
+    assert len(one["passages"]) < len(five["passages"])
+    from askkhorasan import ask
+
+    same = ask("Where is the Tirah Valley?", 1, index_dir=folders / "index")
+    assert [p.to_dict() for p in same.passages] == one["passages"]
+
+
+def test_ask_and_search_take_the_folder_by_keyword_only(folders):
+    from askkhorasan import ask, search
+
+    with pytest.raises(TypeError):
+        ask("Where is the Tirah Valley?", 3, folders / "index")
+    with pytest.raises(TypeError):
+        search("Tirah Valley", 3, folders / "index")
+
+
+def test_index_and_corpus_from_the_environment(folders, tmp_path):
+    env = {"ASKKHORASAN_INDEX": str(folders / "index"), "ASKKHORASAN_CORPUS": str(folders / "corpus")}
+    result = CliRunner().invoke(main, ["search", "Tirah Valley", "-k", 1, "--json"], env=env)
+    assert result.exit_code == 0 and "Tirah Valley" in json.loads(result.output)[0]["text"]
+    status = CliRunner().invoke(main, ["status", "--json"], env=env)
+    assert status.exit_code == 0 and json.loads(status.output)["stale"] is False
+    given = CliRunner().invoke(main, ["search", "Tirah Valley", "--index", str(tmp_path / "none")], env=env)
+    assert given.exit_code == 1 and "no index at" in given.output  # the option wins over the environment
+    for command in ("build", "search", "ask", "status", "serve", "eval"):
+        assert "ASKKHORASAN_INDEX" in run(command, "--help").output, command
+    assert "ASKKHORASAN_CORPUS" in run("build", "--help").output

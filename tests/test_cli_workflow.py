@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from askkhorasan import build_index
-from askkhorasan.cli import ProgressBars, main
+from askkhorasan.cli import main
+from askkhorasan.progress import ProgressBars
 from askkhorasan.settings import Settings
 
 from conftest import ROOT, SEED, seed_folder

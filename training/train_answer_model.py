@@ -132,7 +132,8 @@ def main() -> None:
 
     if args.write:
         from safetensors.torch import save_file
-        import transformers, safetensors
+        import transformers
+        import safetensors
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in trainable_state(model, args.frozen).items()}
         artefact, metadata = args.out / ARTEFACT.name, args.out / METADATA.name
         artefact.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import numpy as np
 from .lexical import LexicalIndex, question_terms, tokenize
 from .retrieve import Hit, to_passage
 from .store import Generation
-from .types import Answer, Citation
+from .types import Answer, Citation, PassageRow
 
 # Fitted by bench/train_answer.py; order as in FEATURES.
 FEATURES = (
@@ -126,15 +126,8 @@ class SentenceTable:
         for row, p in enumerate(gen.passages):
             span = self.owner[p["sent_lo"] : p["sent_hi"]]
             span[span < 0] = row
-        self.idf: dict[str, float] = {}
-        if lexical.size:
-            indptr = np.asarray(lexical.retriever.scores["indptr"])
-            n = lexical.size
-            for term, tid in lexical.retriever.vocab_dict.items():
-                if term and tid + 1 < len(indptr):
-                    df = int(indptr[tid + 1] - indptr[tid])
-                    self.idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        self.default_idf = math.log(1 + (lexical.size + 0.5) / 0.5) if lexical.size else 1.0
+        self.idf = lexical.idf()
+        self.default_idf = lexical.unseen_idf()
 
         self._sentence_tokens: dict[int, list[str]] = {}
         self._passage_terms: dict[int, frozenset[str]] = {}
@@ -251,7 +244,7 @@ def _quote_span(gen: Generation, table: SentenceTable, best: Candidate, score: d
     return best.passage, s, s
 
 
-def _same_paragraph(gen: Generation, p: dict, a: int, b: int) -> bool:
+def _same_paragraph(gen: Generation, p: PassageRow, a: int, b: int) -> bool:
     gap = p["text"][gen.sentence_spans[a][1] - p["start"] : gen.sentence_spans[b][0] - p["start"]]
     return "\n\n" not in gap
 

@@ -10,14 +10,15 @@ from .readers import read_document
 from .types import Answer, Passage
 
 
-def search(query: str, k: int = 5, index_dir: str | Path = "index") -> list[Passage]:
+def search(query: str, k: int = 5, *, index_dir: str | Path = "index") -> list[Passage]:
     """The `k` passages of the index that best answer `query`, best first."""
     prepare_question(query)  # a bad question is refused before anything is loaded
     return open_index(index_dir).search(query, k)
 
 
-def ask(question: str, index_dir: str | Path = "index", k: int = 5, explain: bool = False) -> Answer:
-    """A verbatim, cited answer from the sources, or `found=False` with the nearest passages."""
+def ask(question: str, k: int = 5, *, index_dir: str | Path = "index", explain: bool = False) -> Answer:
+    """A verbatim, cited answer from the sources, or `found=False` with the nearest passages;
+    `k` passages are shown with it."""
     prepare_question(question)
     return open_index(index_dir).ask(question, k, explain=explain)
 

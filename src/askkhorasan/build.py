@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,19 +12,19 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
-from .corpus import CorpusFile, OversizeError, discover, read_source
+from .corpus import CorpusFile, OversizeError, bytes_sha256, discover, max_bytes, read_source, too_large
 from .embed import Embedder, compatible, default_precision, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
+from .status import source_states
 from .store import (
     BuildLock, Generation, faiss_index_from_blocks, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
-from .types import BuildReport, Document, SkippedText, SourceFailure
-from .hashing import sha256_file
+from .types import BuildReport, Document, DocumentRow, PassageRow, SkippedText, SourceFailure
 
 log = logging.getLogger(__name__)
 
@@ -33,30 +32,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
-def file_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-path_sha256 = sha256_file  # one SHA-256 of files for the package (hashing.py)
-
-
-def too_large(source: str, size: int, max_source_mb: float) -> str | None:
-    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
-    if size <= max_source_mb * 2**20:
-        return None
-    return (
-        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
-        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
-        f"(and the same option on `askkhorasan serve` and `status`)"
-    )
-
-
 @dataclass
 class _DocRows:
     """One source's contribution to the index."""
 
-    document: dict
-    passages: list[dict]  # sent_lo / sent_hi count from the source's first sentence
+    document: DocumentRow
+    passages: list[PassageRow]  # sent_lo / sent_hi count from the source's first sentence
     sentence_spans: list[tuple[int, int]]
     sentence_vectors: np.ndarray | None  # None until embedded
     sentence_texts: list[str] = field(default_factory=list)
@@ -73,7 +54,7 @@ class _Previous:
 
     gen: Generation
     rows: dict[str, list[int]]
-    documents: dict[str, dict]
+    documents: dict[str, DocumentRow]
 
     @property
     def sources(self) -> dict[str, str]:
@@ -110,29 +91,33 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
     hi = max(gen.passages[i]["sent_hi"] for i in rows)
     passages = []
     for i in rows:
-        p = dict(gen.passages[i])
-        p.update(source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo)
+        p = gen.passages[i].copy()
+        p["source"], p["sent_lo"], p["sent_hi"] = source, p["sent_lo"] - lo, p["sent_hi"] - lo
         passages.append(p)
-    spans = [tuple(map(int, s)) for s in gen.sentence_spans[lo:hi]]
+    spans = [(int(s[0]), int(s[1])) for s in gen.sentence_spans[lo:hi]]
     sentence_vectors = gen.sentence_vectors[lo:hi].copy()
-    return _DocRows({**meta, "source": source}, passages, spans, sentence_vectors)
+    document = meta.copy()
+    document["source"] = source
+    return _DocRows(document, passages, spans, sentence_vectors)
 
 
 def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
     sentences, chunks = chunk_document(doc, embedder.count_tokens, settings)
-    passages = [
+    passages: list[PassageRow] = [
         {
             "source": doc.source, "doc_hash": doc_hash, "title": doc.title, "section": c.section,
             "page": c.page, "start": c.start, "end": c.end, "sent_lo": c.first_sentence,
             "sent_hi": c.last_sentence, "context": c.context, "text": doc.text[c.start : c.end],
+            "chunk_id": -1,  # numbered when the generation is written
         }
         for c in chunks
     ]
-    meta = {
+    meta: DocumentRow = {
         "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
         "date": doc.date, "publisher": doc.publisher, "author": doc.author,
         "chars": len(doc.text), "warnings": list(doc.warnings),
         "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
+        "passages": len(passages),
     }
     return _DocRows(
         meta, passages, [(s.start, s.end) for s in sentences], None,
@@ -173,23 +158,26 @@ def build_index(
         seen: dict[str, str] = {}
         failed_hashes: dict[str, str | None] = {}
         failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
+        file_stats: dict[str, list[int]] = {}  # [bytes, mtime_ns] of each file hashed: `status` trusts the hash while they hold
         sources: dict[str, str] = {}
         for n, cf in enumerate(files, 1):
             if progress:
                 progress("read", n, len(files))
             doc_hash = None
             try:
-                size = cf.path.stat().st_size
+                st = cf.path.stat()
+                size = st.st_size
                 reason = too_large(printable(cf.source), size, settings.max_source_mb)
                 if reason:
                     failed_sizes[cf.source] = size
                     raise SourceError(reason)
                 try:
-                    data = read_source(cf, corpus_dir, int(settings.max_source_mb * 2**20))
+                    data = read_source(cf, corpus_dir, max_bytes(settings.max_source_mb))
                 except OversizeError as exc:  # it grew since it was measured
                     failed_sizes[cf.source] = exc.size
                     raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = file_sha256(data)
+                doc_hash = bytes_sha256(data)
+                file_stats[cf.source] = [size, st.st_mtime_ns]
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
@@ -235,6 +223,7 @@ def build_index(
                 for f in failed
             },
             "duplicates": {dup: original for dup, original in duplicates},
+            "file_stats": file_stats,
         }
         generation = _write(
             index_dir, docs, lexical, sources, settings, progress, extra | {"embedding": embedder.describe()}
@@ -260,8 +249,6 @@ def _nothing_to_do(
 ) -> BuildReport | None:
     """The report of a build that would change nothing — no source new, changed or removed, the
     index intact and built with these settings — or None. Such a build writes nothing."""
-    from .status import source_states
-
     try:
         gen_path, manifest = verify_generation(index_dir)
     except AskKhorasanError:
@@ -312,11 +299,11 @@ def _write(
         sum(len(d.passages) for d in docs), Embedder.dimension,
         lambda: (block for d in docs for block in d.passage_vector_blocks()),
     )
-    passages: list[dict] = []
+    passages: list[PassageRow] = []
     n_spans = 0
     for d in docs:
         for p in d.passages:
-            p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + n_spans, sent_hi=p["sent_hi"] + n_spans)
+            p["chunk_id"], p["sent_lo"], p["sent_hi"] = len(passages), p["sent_lo"] + n_spans, p["sent_hi"] + n_spans
             passages.append(p)
         n_spans += len(d.sentence_spans)
     spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
@@ -329,7 +316,7 @@ def _write(
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
-        sentence_vectors=[d.sentence_vectors for d in docs],
+        sentence_vectors=[d.sentence_vectors for d in docs if d.sentence_vectors is not None],  # all, by now
         sentence_spans=spans,
         lexical=lexical,
     )

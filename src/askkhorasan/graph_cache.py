@@ -26,6 +26,7 @@ import shutil
 import types
 from pathlib import Path
 
+from .environment import set_defaults
 from .errors import ModelError
 from .hashing import sha256_file
 
@@ -112,6 +113,7 @@ def _checked(folder: Path) -> dict | None:
 def _export(model, folder: Path, weights_sha256: str, kind: str, precision: str, settings: dict) -> dict:
     from .onnx_export import export_onnx
 
+    set_defaults()  # offline, before transformers reads its settings
     log.info("exporting the %s to ONNX (%s), once, into %s", kind, precision, folder)
     tmp = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}")
     try:

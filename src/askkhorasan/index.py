@@ -20,7 +20,7 @@ from .explain import arrange, explanation, runner_up
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
-from .types import Answer, Passage
+from .types import Answer, DocumentRow, Passage
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Index:
         return self._current()[0]
 
     @property
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentRow]:
         return self.generation.documents
 
     @property

@@ -38,7 +38,7 @@ def _encoded(word: str) -> bool:
 def junk_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each run of `text` that is encoded data, in order, not overlapping."""
     spans: list[tuple[int, int]] = []
-    run: list[tuple[int, int, bool]] = []  # hex words of the current run: start, end, has a letter
+    run: list[tuple[int, int, bool | None]] = []  # words of the current run: start, end, has a letter (None: not hex)
     gap = 0
 
     def close_run() -> None:

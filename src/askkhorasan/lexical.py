@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 from pathlib import Path
 from typing import Iterable
 
@@ -92,6 +93,24 @@ class LexicalIndex:
         if not size:
             return cls(bm25s.BM25(), 0)
         return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), size)
+
+    def idf(self) -> dict[str, float]:
+        """The inverse document frequency of every indexed term, as BM25 weighs it:
+        log(1 + (N - df + 0.5) / (df + 0.5)) over the N passages."""
+        if not self.size:
+            return {}
+        indptr = np.asarray(self.retriever.scores["indptr"])  # a term's postings are indptr[tid]:indptr[tid + 1]
+        n = self.size
+        out = {}
+        for term, tid in self.retriever.vocab_dict.items():
+            if term and tid + 1 < len(indptr):
+                df = int(indptr[tid + 1] - indptr[tid])
+                out[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
+
+    def unseen_idf(self) -> float:
+        """The IDF of a term no passage holds (df = 0)."""
+        return math.log(1 + (self.size + 0.5) / 0.5) if self.size else 1.0
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for the query (zeros when no term is known)."""

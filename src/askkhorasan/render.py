@@ -9,7 +9,7 @@ import urllib.parse
 
 from .confidence import DESCRIPTIONS
 from .printable import printable
-from .types import AddedFile, Answer, BuildReport, Citation, DocumentView, Passage
+from .types import AddedFile, Answer, BuildReport, Citation, DocumentRow, DocumentView, Passage
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")  # what can start markup anywhere in a line
 _MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")  # what starts a heading or list at a line's start
@@ -212,8 +212,8 @@ def answer_html(answer: Answer) -> str:
         p = answer.cited_passage(n)
         if p is not None:
             numbers.setdefault(answer.passages.index(p), []).append(n)
-    if answer.found:
-        band = answer.band
+    band = answer.band  # None when not found
+    if band is not None:
         if answer.note:
             parts.append(f'<p class="ak-note">{_esc(answer.note)}</p>')
         parts.append(f'<div class="ak-answer-card ak-band-{band}">')
@@ -280,7 +280,7 @@ def _load_button(view: DocumentView, lo: int, hi: int, label: str) -> str:
     return f'<button type="button" class="ak-open ak-more" data-ak-open="{_esc(request)}">{label}</button>'
 
 
-def sources_html(documents: list[dict], status_line: str) -> str:
+def sources_html(documents: list[DocumentRow], status_line: str) -> str:
     rows = "".join(
         f"<tr><td>{_esc(d.get('title') or d['source'])}</td><td>{_esc(d.get('date') or '')}</td>"
         f"<td>{_esc(d.get('publisher') or '')}</td><td>{int(d.get('passages', 0))}</td>"

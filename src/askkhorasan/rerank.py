@@ -16,6 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .answer import Candidate, read_by_model
 from .answer_model import METADATA as ANSWER_MODEL_METADATA
@@ -54,7 +55,9 @@ class Selection:
             data = json.loads(path.read_text())
             meta = json.loads(ANSWER_MODEL_METADATA.read_text())
             fields = {f.name for f in dataclasses.fields(cls)}
-            sel = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["selection"].items() if k in fields})
+            values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in data["selection"].items() if k in fields}
+            sel = cls(**values)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"the answer selection settings {path} are missing or damaged — reinstall askkhorasan") from exc
         if sel.answer_model_sha256 != meta.get("weights_sha256"):
@@ -94,6 +97,7 @@ def confidence_features(candidates: list[Candidate], feature_answerable: float) 
         return {"score": -10.0, "model_logit": -10.0, "feature_logit": -10.0, "margin": 0.0,
                 "feature_answerable": _logit(feature_answerable)}
     best = read_[0]
+    assert best.model_logit is not None  # read_by_model keeps only the candidates with one
     second = read_[1].score if len(read_) > 1 else best.score - 5.0
     return {
         "score": best.score,
@@ -115,5 +119,5 @@ def answers(selection: Selection, candidates: list[Candidate], feature_answerabl
     """Whether the sources answer: both floors passed and the confidence at or above the threshold."""
     read_ = read_by_model(candidates)
     return (bool(read_) and feature_answerable >= selection.min_feature_answerable
-            and max(c.model_logit for c in read_) >= selection.min_model_logit
+            and max(c.model_logit for c in read_ if c.model_logit is not None) >= selection.min_model_logit
             and confidence_ >= selection.found_threshold)

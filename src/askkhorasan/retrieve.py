@@ -11,7 +11,7 @@ from .embed import passage_vectors
 from .lexical import LexicalIndex
 from .settings import Settings
 from .store import Generation
-from .types import Passage
+from .types import Passage, PassageRow
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def hybrid_search(
     return hits[:k]
 
 
-def to_passage(row: dict, score: float) -> Passage:
+def to_passage(row: PassageRow, score: float) -> Passage:
     return Passage(
         text=row["text"], score=round(float(score), 6), source=row["source"], title=row["title"],
         section=row["section"], page=row["page"], start=row["start"], end=row["end"], chunk_id=row["chunk_id"],

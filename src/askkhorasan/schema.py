@@ -50,6 +50,11 @@ def problems(manifest) -> list[str]:
     duplicates = manifest.get("duplicates", {})
     if isinstance(duplicates, dict) and not all(isinstance(v, str) for v in duplicates.values()):
         out.append("`duplicates` does not name the sources repeated")
+    stats = manifest.get("file_stats", {})
+    if not isinstance(stats, dict) or not all(
+        isinstance(v, list) and len(v) == 2 and all(_is_count(x) for x in v) for v in stats.values()
+    ):
+        out.append("`file_stats` is not a map of sources to [bytes, mtime_ns]")
     faiss = manifest.get("faiss")
     if not isinstance(faiss, dict) or not isinstance(faiss.get("type"), str):
         out.append("`faiss` does not say the index type")

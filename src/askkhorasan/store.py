@@ -27,9 +27,10 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -38,6 +39,7 @@ from . import schema
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .hashing import sha256_file
 from .settings import FORMAT_VERSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
+from .types import DocumentRow, PassageRow
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,8 @@ class Generation:
     path: Path
     manifest: dict
     faiss_index: faiss.Index
-    passages: list[dict]
-    documents: list[dict]
+    passages: list[PassageRow]
+    documents: list[DocumentRow]
     sentence_vectors: np.ndarray
     sentence_spans: np.ndarray
 
@@ -124,7 +126,7 @@ def check_compatible(manifest: dict, index_dir: Path) -> None:
 _sha256 = sha256_file
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[Any]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -148,6 +150,21 @@ def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
         if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
     return gen, manifest
+
+
+def read_documents(index_dir: str | Path) -> tuple[dict, list[DocumentRow]]:
+    """The manifest and the indexed documents, only documents.jsonl checked against its hash:
+    what `status` shows, without reading the vectors (`verify_generation` checks everything)."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    path = current_generation(index_dir) / "documents.jsonl"
+    expected = manifest["files"]["documents.jsonl"]
+    try:
+        if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
+        return manifest, read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc} — {rebuild_hint(index_dir)}") from exc
 
 
 def load_generation(index_dir: str | Path) -> Generation:
@@ -185,7 +202,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
+def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -270,8 +287,8 @@ def write_generation(
     *,
     manifest: dict,
     faiss_index: faiss.Index,
-    passages: list[dict],
-    documents: list[dict],
+    passages: list[PassageRow],
+    documents: list[DocumentRow],
     sentence_vectors: np.ndarray | list[np.ndarray],
     sentence_spans: np.ndarray,
     lexical,
@@ -355,6 +372,7 @@ def faiss_index_from_blocks(
     """`choose_faiss_index` for vectors made a block at a time by `blocks()`, which is called once
     for the sample IVF trains on and once to add them: they are never all in memory besides
     FAISS's own copy."""
+    index: faiss.Index
     if n <= FLAT_LIMIT:
         index = faiss.IndexFlatIP(dim)
         spec = "Flat"

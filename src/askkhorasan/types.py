@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,48 @@ class Document:
     blocks: tuple[Block, ...] = ()
     warnings: tuple[str, ...] = ()
     skipped: tuple[SkippedText, ...] = ()
+
+
+class SkippedRow(TypedDict):
+    """Text a reader left out of a source, as documents.jsonl keeps it (see SkippedText)."""
+
+    what: str
+    places: int
+    chars: int
+    where: str
+
+
+class DocumentRow(TypedDict):
+    """One line of documents.jsonl: an indexed source and what the reader found in it."""
+
+    source: str
+    hash: str  # sha256 of the file's bytes
+    format: str
+    title: str | None
+    date: str | None
+    publisher: str | None
+    author: str | None
+    chars: int  # length of the document text
+    warnings: list[str]
+    skipped: list[SkippedRow]
+    passages: int
+
+
+class PassageRow(TypedDict):
+    """One line of passages.jsonl, in vector order: a passage and where its sentences are."""
+
+    source: str
+    doc_hash: str
+    title: str | None
+    section: str | None
+    page: int | None
+    start: int  # text == document text[start:end]
+    end: int
+    sent_lo: int  # its sentences are rows sent_lo:sent_hi of the sentence table
+    sent_hi: int
+    context: str  # title and section, indexed for BM25 with the text
+    text: str
+    chunk_id: int  # its row in passages.jsonl and the FAISS index
 
 
 @dataclass(frozen=True)
@@ -149,11 +192,6 @@ class Answer:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"band": self.band}
-
-    def to_markdown(self) -> str:
-        from .render import answer_markdown
-
-        return answer_markdown(self)
 
 
 @dataclass(frozen=True)

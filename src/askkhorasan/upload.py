@@ -7,8 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .build import path_sha256, too_large
-from .corpus import discover
+from .corpus import discover, source_sha256, too_large
 from .errors import SourceError
 from .readers import SUPPORTED
 from .settings import DEFAULT_SETTINGS
@@ -33,8 +32,8 @@ def same_file_in_corpus(path: Path, corpus_dir: Path) -> str | None:
         try:
             if f.path.stat().st_size != size:
                 continue
-            digest = digest or path_sha256(path)
-            if path_sha256(f.path) == digest:
+            digest = digest or source_sha256(path)
+            if source_sha256(f.path) == digest:
                 return f.source
         except OSError:
             continue

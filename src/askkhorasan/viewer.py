@@ -6,10 +6,10 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from .build import path_sha256
+from .corpus import source_sha256
 from .errors import AskKhorasanError
 from .readers import read_document
-from .types import DocumentView
+from .types import DocumentRow, DocumentView, PassageRow
 
 WINDOW = 3000  # characters shown on each side of the span at first; "load more" adds as many
 MAX_WINDOW = 200_000  # a browser stays quick below this; a longer request is cut to it
@@ -34,8 +34,8 @@ def _text(path: Path) -> str:
     return text
 
 
-def document_view(corpus_dir: str | Path, documents: list[dict], passages: list[dict], source: str, start: int, end: int,
-                  window_start: int | None = None, window_end: int | None = None) -> DocumentView:
+def document_view(corpus_dir: str | Path, documents: list[DocumentRow], passages: list[PassageRow], source: str,
+                  start: int, end: int, window_start: int | None = None, window_end: int | None = None) -> DocumentView:
     """The text around `start:end` of an indexed source, with its title, date, publisher, section and page.
 
     Only sources of the index are shown, and only while the file is the one indexed (same hash):
@@ -45,7 +45,7 @@ def document_view(corpus_dir: str | Path, documents: list[dict], passages: list[
         raise AskKhorasanError(f"{source!r} is not a source of the index — run `askkhorasan build` if it was just added")
     path = Path(corpus_dir) / source
     try:
-        if doc.get("hash") and path_sha256(path) != doc["hash"]:
+        if doc.get("hash") and source_sha256(path) != doc["hash"]:
             raise AskKhorasanError(f"{source} changed since it was indexed — run `askkhorasan build` to see it again")
         text = _text(path)
     except OSError as exc:

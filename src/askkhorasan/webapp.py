@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import os
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+import gradio as gr
 
-import json  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import gradio as gr  # noqa: E402
-
-from .build import build_index  # noqa: E402
-from .errors import AskKhorasanError  # noqa: E402
-from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy  # noqa: E402
-from .index import Index, open_index  # noqa: E402
-from .question import prepare_question  # noqa: E402
-from .readers import SUPPORTED  # noqa: E402
-from .render import answer_html, build_report_html, document_html, sources_html  # noqa: E402
-from .settings import DEFAULT_SETTINGS, Settings  # noqa: E402
-from .status import index_status  # noqa: E402
-from .store import BuildLock  # noqa: E402
-from .types import AddedFile, BuildReport  # noqa: E402
-from .upload import add_to_corpus  # noqa: E402
-from .viewer import document_view  # noqa: E402
+from .build import build_index
+from .corpus import max_bytes
+from .environment import set_defaults
+from .errors import AskKhorasanError
+from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy
+from .index import Index, open_index
+from .question import prepare_question
+from .progress import ProgressBars
+from .readers import SUPPORTED
+from .render import answer_html, build_report_html, document_html, plural, sources_html
+from .settings import DEFAULT_SETTINGS, Settings
+from .status import index_status
+from .store import BuildLock
+from .types import AddedFile, BuildReport
+from .upload import add_to_corpus
+from .viewer import document_view
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +119,6 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
     st = index_status(corpus_dir, index_dir, settings.max_source_mb)
     if not st.stale:
         return
-    from .cli import ProgressBars
-    from .render import plural
 
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
     report = build_index(corpus_dir, index_dir, settings=settings, progress=ProgressBars.for_stream(sys.stderr))
@@ -265,6 +262,7 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
 def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
           host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None,
           token_file: str | Path | None = None, allow_uploads_without_token: bool = False, **launch) -> None:
+    set_defaults()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     try:
@@ -277,5 +275,5 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     if warning:
         print(warning, file=sys.stderr)
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, css=CSS, max_file_size=int(settings.max_source_mb * 2**20), **launch
+        server_name=host, server_port=port, css=CSS, max_file_size=max_bytes(settings.max_source_mb), **launch
     )

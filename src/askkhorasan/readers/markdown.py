@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..clean import parse_date
+from .clean import parse_date
 from .base import RawBlock, assemble, decode, normalize, paragraphs
 
 SUFFIXES = (".md", ".markdown")

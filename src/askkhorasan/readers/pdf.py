@@ -7,7 +7,7 @@ import logging
 import re
 from collections import Counter
 
-from ..clean import is_heading
+from .clean import is_heading
 from ..errors import SourceError
 from ..types import SkippedText
 from .base import RawBlock, assemble, normalize
@@ -155,15 +155,14 @@ def _read(data: bytes, source: str):
     meta = _metadata(reader)
     title = str(meta.get("/Title") or "").strip() or None
     blocks: list[RawBlock] = []
-    dropped = {"lines": 0, "chars": 0, "pages": []}
+    dropped_chars, dropped_pages = 0, []  # running heads left out: characters, and the page of each line
     for number, lines in enumerate(page_lines, 1):
         kept = []
         for i, line in enumerate(lines):
             if line and (_PAGE_NUMBER.match(line) or (number, i) in running):
                 if (number, i) in running:
-                    dropped["lines"] += 1
-                    dropped["chars"] += len(line)
-                    dropped["pages"].append(number)
+                    dropped_chars += len(line)
+                    dropped_pages.append(number)
                 continue
             kept.append(line)
         for kind, text in _paragraphs(kept):
@@ -177,10 +176,10 @@ def _read(data: bytes, source: str):
             raise SourceError(f"{source}: its text is only page numbers, running heads and headings; nothing to index")
         raise SourceError(f"{source}: no text in any page (a scanned PDF needs OCR first)")
     skipped = []
-    if dropped["lines"]:
-        pages = sorted(set(dropped["pages"]))
+    if dropped_pages:
+        pages = sorted(set(dropped_pages))
         where = f"pages {pages[0]}–{pages[-1]}" if len(pages) > 1 else f"page {pages[0]}"
-        skipped.append(SkippedText(source, "running heads and footers", dropped["lines"], dropped["chars"], where))
+        skipped.append(SkippedText(source, "running heads and footers", len(dropped_pages), dropped_chars, where))
     return assemble(
         source, "pdf", blocks, title=title, date=_pdf_date(meta.get("/CreationDate")),
         author=str(meta.get("/Author") or "").strip() or None, warnings=warnings, skipped=skipped,

