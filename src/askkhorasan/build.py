@@ -44,6 +44,7 @@ class _DocRows:
 
     def passage_vector_blocks(self, size: int = 4096) -> Iterator[np.ndarray]:
         """Passage vectors (means of their sentences'), a block at a time."""
+        assert self.sentence_vectors is not None, "embed the source's sentences first"
         for lo in range(0, len(self.passages), size):
             yield passage_vectors(self.passages[lo : lo + size], self.sentence_spans, self.sentence_vectors)
 
