@@ -17,8 +17,8 @@ import math
 import numpy as np
 
 from .answer import FEATURES as SENTENCE_FEATURES
-from .answer import Candidate, SentenceTable
-from .lexical import question_terms
+from .answer import NO_CANDIDATE_LOGIT, Candidate, SentenceTable, logit
+from .lexical import question_terms, weighted_share
 from .retrieve import Hit
 from .store import Generation
 
@@ -31,18 +31,12 @@ BIAS = -5.1954
 TOP = 5
 
 
-def _share(weights: dict[str, float], present: set[str]) -> float:
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-
-
 def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hit], candidates: list[Candidate]) -> np.ndarray:
     terms = set(question_terms(question))
     idf = {t: table.idf.get(t, table.default_idf) for t in terms}
     if not candidates:
-        return np.array([-10.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
+        return np.array([NO_CANDIDATE_LOGIT, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
     best = candidates[0]
-    p = min(max(best.probability, 1e-6), 1 - 1e-6)
     top_terms = set().union(*table.passage_terms(gen, [h.row for h in hits[:TOP]]))
     neighbourhood = [best.sentence + d for d in (-1, 0, 1) if 0 <= best.sentence + d < len(gen.sentence_spans)
                      and table.owner[best.sentence + d] >= 0]
@@ -50,10 +44,10 @@ def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hi
     missing = [idf[t] for t in terms if t not in top_terms]
     oov = {t: w for t, w in idf.items() if t not in table.idf}
     return np.array([
-        math.log(p / (1 - p)),
+        logit(best.probability),
         float(best.features[SENTENCE_FEATURES.index("cosine")]),
-        _share(idf, quote_terms),
-        _share(idf, top_terms),
+        weighted_share(idf, quote_terms),
+        weighted_share(idf, top_terms),
         max(missing, default=0.0) / table.default_idf,
         sum(oov.values()) / sum(idf.values()) if idf else 1.0,
         float(best.features[SENTENCE_FEATURES.index("type_miss")]),

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import LexicalIndex, question_terms, tokenize
+from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
 from .retrieve import Hit, to_passage
 from .store import Generation
-from .types import Answer, Citation
+from .types import NEAREST_SHOWN, REFUSAL_LEAD, Answer, Citation
 
 # Fitted by bench/train_answer.py; order as in FEATURES.
 FEATURES = (
@@ -113,6 +113,18 @@ class Candidate:
     score: float = 0.0  # the final score (rerank.py); candidates are ordered by it
 
 
+# Probabilities are kept this far from 0 and 1 before taking their logit, so that it stays finite.
+PROBABILITY_CLIP = 1e-6
+# The logit that stands for "no sentence at all" where a feature needs one (abstain.py, rerank.py):
+# a probability of about 0.00005.
+NO_CANDIDATE_LOGIT = -10.0
+
+
+def logit(p: float) -> float:
+    p = min(max(p, PROBABILITY_CLIP), 1 - PROBABILITY_CLIP)
+    return math.log(p / (1 - p))
+
+
 def read_by_model(candidates: list[Candidate]) -> list[Candidate]:
     """The candidates the answer model read, in their order; only these can be quoted."""
     return [c for c in candidates if c.model_logit is not None]
@@ -156,11 +168,6 @@ class SentenceTable:
         if todo:
             self._passage_terms.update(zip(todo, map(frozenset, tokenize([gen.passages[r]["text"] for r in todo]))))
         return [self._passage_terms[r] for r in rows]
-
-
-def _overlap(q_terms: dict[str, float], terms: set[str]) -> float:
-    total = sum(q_terms.values())
-    return sum(w for t, w in q_terms.items() if t in terms) / total if total else 0.0
 
 
 def score_candidates(
@@ -213,8 +220,8 @@ def score_candidates(
             float(cos[i]),
             float(cos[i]) - best_cos,
             max(prev_c, next_c),
-            _overlap(q_terms, sent_terms[i]),
-            _overlap(q_terms, window_terms),
+            weighted_share(q_terms, sent_terms[i]),
+            weighted_share(q_terms, window_terms),
             novelty,
             1.0 if match == 1.0 else 0.0,
             1.0 if match == 0.0 else 0.0,
@@ -232,8 +239,8 @@ def score_candidates(
     return out
 
 
-NOT_FOUND_NOTE = "The sources do not answer this question. The nearest passages are shown for reference."
-NO_NUMBER_NOTE = "The sources do not answer this question: the closest sentences state no number. The nearest passages are shown for reference."
+NOT_FOUND_NOTE = f"{REFUSAL_LEAD}. {NEAREST_SHOWN}"
+NO_NUMBER_NOTE = f"{REFUSAL_LEAD}: the closest sentences state no number. {NEAREST_SHOWN}"
 MAX_CITATIONS = 3
 
 
@@ -293,7 +300,7 @@ def compose_answer(
         if len(citations) >= MAX_CITATIONS or c.score < best.score - extra_margin:
             break
         cite = _citation(gen, c.passage, c.sentence, c.sentence)
-        if any(x.source == cite.source and x.start < cite.end and cite.start < x.end for x in citations):
+        if any(cite.overlaps(x) for x in citations):
             continue
         citations.append(cite)
     return Answer(question, True, citations[0].quote, confidence, tuple(citations), passages, note)

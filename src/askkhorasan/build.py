@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,13 +18,13 @@ from .errors import AskKhorasanError, CorpusError, SourceError
 from .lexical import LexicalIndex
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
-from .settings import DEFAULT_SETTINGS, Settings
+from .settings import BYTES_PER_MB, DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
 from .store import (
     BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
 from .types import BuildReport, Document, SkippedText, SourceFailure
-from .hashing import sha256_file
+from .hashing import sha256_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +32,13 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
-def file_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-path_sha256 = sha256_file  # one SHA-256 of files for the package (hashing.py)
-
-
 def too_large(source: str, size: int, max_source_mb: float) -> str | None:
     """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
-    if size <= max_source_mb * 2**20:
+    if size <= Settings(max_source_mb=max_source_mb).max_source_bytes:
         return None
     return (
-        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
-        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
+        f"{source}: {size / BYTES_PER_MB:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
+        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / BYTES_PER_MB) + 1}` "
         f"(and the same option on `askkhorasan serve` and `status`)"
     )
 
@@ -182,11 +174,11 @@ def build_index(
                     failed_sizes[cf.source] = size
                     raise SourceError(reason)
                 try:
-                    data = read_source(cf, corpus_dir, int(settings.max_source_mb * 2**20))
+                    data = read_source(cf, corpus_dir, settings.max_source_bytes)
                 except OversizeError as exc:  # it grew since it was measured
                     failed_sizes[cf.source] = exc.size
                     raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = file_sha256(data)
+                doc_hash = sha256_bytes(data)
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
                 if doc_hash in seen:
@@ -308,11 +300,10 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
     spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
     for d in docs:
         d.sentence_spans = []
-    dim = 384
     if len(docs) == 1:
         pvec = np.ascontiguousarray(docs[0].passage_vectors, dtype=np.float32)
     else:
-        pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
+        pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, MODEL_DIMENSION), np.float32)
     for d in docs:
         d.passage_vectors = None
     faiss_index, faiss_type = choose_faiss_index(np.ascontiguousarray(pvec, dtype=np.float32))

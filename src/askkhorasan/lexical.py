@@ -54,6 +54,12 @@ def question_terms(question: str) -> tuple[str, ...]:
     return tuple(tokenize([question])[0])
 
 
+def weighted_share(weights: dict[str, float], present: set[str] | frozenset[str]) -> float:
+    """The share of the terms' total weight (their IDF) that `present` holds; 0 for no terms."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
 class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, size: int):
         self.retriever = retriever

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 FORMAT_VERSION = 3  # 3: lexical terms are lemmas, then stems
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MODEL_DIMENSION = 384  # length of its vectors
 MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
+BYTES_PER_MB = 2**20
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Settings:
     sentence_weight: float = 1.0
     lexical_weight: float = 0.4
     candidates: int = 50
+
+    @property
+    def max_source_bytes(self) -> int:
+        """The size limit in bytes: the one conversion of max_source_mb."""
+        return int(self.max_source_mb * BYTES_PER_MB)
 
     def build_fields(self) -> dict:
         """The settings that shape what is stored; an index built with others must be rebuilt."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import path_sha256, too_large
+from .build import too_large
+from .hashing import sha256_file
 from .corpus import CorpusFile, discover
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
@@ -25,7 +26,7 @@ def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float)
         try:
             size = f.path.stat().st_size
             reason = too_large(f.source, size, max_source_mb)
-            digest = None if reason else path_sha256(f.path)
+            digest = None if reason else sha256_file(f.path)
         except OSError as exc:
             out.append(SourceStatus(f.source, "new", reason=f"{f.source}: cannot read the file ({exc.strerror or exc})"))
             continue

@@ -20,7 +20,7 @@ from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, up
 from .index import Index, open_index  # noqa: E402
 from .question import prepare_question  # noqa: E402
 from .readers import SUPPORTED  # noqa: E402
-from .render import answer_html, build_report_html, document_html, sources_html  # noqa: E402
+from .render import answer_html, build_report_html, build_report_lines, document_html, sources_html  # noqa: E402
 from .settings import DEFAULT_SETTINGS, Settings  # noqa: E402
 from .status import index_status  # noqa: E402
 from .store import BuildLock  # noqa: E402
@@ -121,13 +121,10 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
     if not st.stale:
         return
     from .cli import ProgressBars
-    from .render import plural
-
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
     report = build_index(corpus_dir, index_dir, settings=settings, progress=ProgressBars.for_stream(sys.stderr))
-    print(f"askkhorasan: indexed {plural(report.passages, 'passage')} in {report.seconds:.1f}s", file=sys.stderr)
-    for failure in report.failed:
-        print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
+    for kind, line in build_report_lines(report):
+        print(f"askkhorasan: {line}" if kind == "summary" else f"askkhorasan: {kind}: {line}", file=sys.stderr)
 
 
 _adding = threading.Lock()
@@ -277,5 +274,5 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     if warning:
         print(warning, file=sys.stderr)
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, css=CSS, max_file_size=int(settings.max_source_mb * 2**20), **launch
+        server_name=host, server_port=port, css=CSS, max_file_size=settings.max_source_bytes, **launch
     )

@@ -14,12 +14,12 @@ import numpy as np
 
 from askkhorasan import build_index
 from askkhorasan.embed import bundled_model_path
-from askkhorasan.settings import Settings
+from askkhorasan.settings import MODEL_DIMENSION, Settings
 
 
 class TokenizerOnlyEmbedder:
     name = "tokenizer-only"
-    dimension = 384
+    dimension = MODEL_DIMENSION
 
     def __init__(self):
         from transformers import AutoTokenizer
