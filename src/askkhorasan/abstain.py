@@ -4,7 +4,8 @@ A small logistic model looks at the question against what retrieval found: how
 good the best sentence is, how much of the question's rarer vocabulary the best
 passages hold, whether a rare question word is missing from them or from the
 whole corpus, and whether the best sentence holds the kind of thing asked for.
-It was fitted by bench/train_abstention.py on SQuAD 1.1 dev articles outside
+Its weights are data, models/answerability.json, fitted by bench/train_abstention.py
+(`--write`) on SQuAD 1.1 dev articles outside
 the benchmark sample, with half of each article's paragraphs taken out so that
 near-topic questions lose their answer, and with off-topic questions. Its
 probability is one input of the answer's confidence (rerank.py), which decides.
@@ -18,17 +19,25 @@ import numpy as np
 
 from .answer import FEATURES as SENTENCE_FEATURES
 from .answer import NO_CANDIDATE_LOGIT, Candidate, SentenceTable, logit
+from . import linear_model
 from .lexical import question_terms, weighted_share
+from .linear_model import LinearModel
 from .retrieve import Hit
 from .store import Generation
 
+# The features `features` computes, in this order; models/answerability.json must name the same.
+# The first is the answer scorer's logit, so the file records which scorer it was fitted against.
 FEATURES = (
     "best_logit", "best_cosine", "quote_coverage", "top_coverage", "missing_idf", "oov_share",
     "type_miss", "log_terms",
 )
-WEIGHTS = np.array([1.1867, 3.7849, 1.9399, 1.4195, 0.2753, 0.2259, 0.4212, 0.3973], dtype=np.float32)
-BIAS = -5.1954
+MODEL = "answerability.json"
 TOP = 5
+
+
+def answerability_model() -> LinearModel:
+    """The fitted model, checked against FEATURES and the scorer it depends on."""
+    return linear_model.load(MODEL, FEATURES)
 
 
 def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hit], candidates: list[Candidate]) -> np.ndarray:
@@ -56,4 +65,4 @@ def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hi
 
 
 def answerable_probability(x: np.ndarray) -> float:
-    return 1 / (1 + math.exp(-float(x @ WEIGHTS + BIAS)))
+    return answerability_model().probability(x)

@@ -5,8 +5,9 @@ features that need no generation and no extra model call: the sentence's and
 its neighbours' similarity to the question (vectors computed at build time),
 how much of the question's rarer vocabulary it shares, whether it holds the
 kind of thing the question asks for (a number, a date, a name, a reason),
-and how well its passage was retrieved. The weights were fitted on SQuAD 1.1
-dev articles other than those of the benchmark sample (bench/train_answer.py).
+and how well its passage was retrieved. The weights are data, models/feature_scorer.json,
+fitted on SQuAD 1.1 dev articles other than those of the benchmark sample by
+bench/train_answer.py, which rewrites the file with `--write`.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import linear_model
 from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
 from .retrieve import Hit, to_passage
+from .linear_model import LinearModel
 from .store import Generation
 from .types import NEAREST_SHOWN, REFUSAL_LEAD, Answer, Citation
 
-# Fitted by bench/train_answer.py; order as in FEATURES.
+# The features score_candidates computes, in this order; models/feature_scorer.json must name the same.
 FEATURES = (
     "cosine", "cosine_gap", "window_cosine", "overlap", "window_overlap", "novelty",
     "type_match", "type_miss", "passage_score_gap", "passage_rank", "log_words", "bigram_overlap",
 )
-WEIGHTS = np.array([2.1046, 1.1442, -1.6282, 1.6709, 0.9786, -1.1884, 0.1960, -0.8511, 1.3126, 1.4754, 0.5351, 1.1229], dtype=np.float32)
-BIAS = -4.7914
+SCORER = "feature_scorer.json"
 TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
 
@@ -59,6 +61,11 @@ _ANAPHOR = re.compile(
 
 
 _COUNT_QUESTION = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|proportion|share|amount)\b", re.I)
+
+
+def feature_scorer() -> LinearModel:
+    """The fitted scorer, checked against FEATURES (ModelError when it is missing, damaged or stale)."""
+    return linear_model.load(SCORER, FEATURES)
 
 
 def asks_for_count(question: str) -> bool:
@@ -201,6 +208,7 @@ def score_candidates(
     sent_terms = [set(toks) for toks in sent_tokens]
     q_bigrams = set(zip(q_tokens, q_tokens[1:]))
     qtype = question_type(question)
+    scorer = feature_scorer()
     best_cos = float(cos.max())
     top_score = hits[0].score
     hit_score = {h.row: h.score for h in hits}
@@ -230,8 +238,7 @@ def score_candidates(
             math.log(1 + len(words)),
             len(q_bigrams & set(zip(sent_tokens[i], sent_tokens[i][1:]))) / len(q_bigrams) if q_bigrams else 0.0,
         ], dtype=np.float32)
-        z = float(f @ WEIGHTS + BIAS)
-        probability = 1 / (1 + math.exp(-z))
+        probability = scorer.probability(f)
         if texts[i].rstrip().endswith("?"):
             probability *= QUESTION_PENALTY  # a sentence that asks is not an answer
         out.append(Candidate(s, prow, rank, f, probability))

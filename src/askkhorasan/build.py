@@ -312,7 +312,7 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
         index_dir,
-        manifest=new_manifest(settings, sources, counts, faiss_type) | extra,
+        manifest=new_manifest(settings, sources, counts, faiss_index, faiss_type) | extra,
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],

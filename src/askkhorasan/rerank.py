@@ -20,6 +20,7 @@ from pathlib import Path
 from .answer import NO_CANDIDATE_LOGIT, Candidate, logit, read_by_model
 from .answer_model import METADATA as ANSWER_MODEL_METADATA
 from .errors import ModelError
+from .linear_model import dependency_sha256
 from .retrieve import Hit
 
 SELECTION = Path(__file__).parent / "models" / "answer_selection.json"
@@ -59,6 +60,9 @@ class Selection:
             raise ModelError(f"the answer selection settings {path} are missing or damaged — reinstall askkhorasan") from exc
         if sel.answer_model_sha256 != meta.get("weights_sha256"):
             raise ModelError(f"{path.name} was fitted for another answer model — rerun training/fit_selection.py --write")
+        for dep, sha in data.get("provenance", {}).get("depends_on", {}).items():
+            if dependency_sha256(dep, path.parent) != sha:
+                raise ModelError(f"{path.name} was fitted against another {dep} — rerun training/fit_selection.py --write")
         return sel
 
     def score(self, model_logit: float, probability: float) -> float:

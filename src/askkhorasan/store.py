@@ -36,6 +36,7 @@ import numpy as np
 from . import schema
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .hashing import sha256_file
+from .provenance import INDEX_LIBRARIES, library_versions, model_files
 from .settings import FORMAT_VERSION, MODEL_DIMENSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class BuildLock:
     Re-entrant in the thread that holds it, so the app can take it before copying uploads in
     and keep it through the build that follows; any other thread or process is refused."""
 
-    _held: dict[Path, list] = {}  # lock path -> [owning thread, depth, open file]
+    _held: dict[Path, list] = {}  # lock path -> [owning thread, depth, FileLock]
     _guard = threading.Lock()
 
     def __init__(self, index_dir: Path):
@@ -214,7 +215,7 @@ class BuildLock:
         self.path = self.index_dir / ".lock"
 
     def __enter__(self):
-        import fcntl
+        from filelock import FileLock, Timeout
 
         busy = AskKhorasanError(f"another build is writing {self.index_dir} — wait for it to finish, then try again")
         try:
@@ -229,29 +230,25 @@ class BuildLock:
                     raise busy
                 held[1] += 1
                 return self
+            # filelock takes an OS lock (flock on POSIX, msvcrt on Windows), released if the process dies.
+            lock = FileLock(self.path, blocking=False, thread_local=False)
             try:
-                fh = self.path.open("a")
+                lock.acquire()
+            except Timeout:
+                raise busy from None
             except OSError as exc:
                 raise not_writable(self.index_dir, exc) from None
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                fh.close()
-                raise busy from None
-            self._held[key] = [threading.get_ident(), 1, fh]
+            self._held[key] = [threading.get_ident(), 1, lock]
         return self
 
     def __exit__(self, *exc):
-        import fcntl
-
         key = self.path.resolve()
         with self._guard:
             held = self._held[key]
             held[1] -= 1
             if held[1] == 0:
                 del self._held[key]
-                fcntl.flock(held[2], fcntl.LOCK_UN)
-                held[2].close()
+                held[2].release()
 
 
 def not_writable(index_dir: Path, exc: OSError) -> IndexWriteError:
@@ -325,15 +322,20 @@ def _prune(index_dir: Path, keep: str) -> None:
         pointer.unlink(missing_ok=True)
 
 
-def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, faiss_type: str) -> dict:
+def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, faiss_index: faiss.Index,
+                 faiss_type: str) -> dict:
+    """The manifest of a new generation; `versions` and `answer_models` record what built it and
+    which model files answered from it then (provenance only: neither decides whether it loads)."""
     return {
         "format_version": FORMAT_VERSION,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": {"name": MODEL_NAME, "weights_sha256": MODEL_WEIGHTS_SHA256, "dimension": MODEL_DIMENSION},
         "settings": settings.to_dict(),
-        "faiss": {"type": faiss_type},
+        "faiss": {"type": faiss_type, **faiss_parameters(faiss_index)},
         "counts": counts,
         "sources": sources,
+        "versions": library_versions(*INDEX_LIBRARIES),
+        "answer_models": model_files(),
     }
 
 
@@ -362,6 +364,17 @@ def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
         index.add(vectors)
     tune_faiss_index(index)
     return index, spec
+
+
+def faiss_parameters(index: faiss.Index) -> dict:
+    """How the FAISS index searches, for the manifest: what its file does not say plainly."""
+    out = {"metric": "inner product" if index.metric_type == faiss.METRIC_INNER_PRODUCT else int(index.metric_type),
+           "exact_up_to": FLAT_LIMIT}
+    ivf = faiss.try_extract_index_ivf(index)
+    if isinstance(ivf, faiss.IndexIVF):
+        out |= {"nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe),
+                "training_vectors": min(int(index.ntotal), IVF_TRAINING_PER_LIST * int(ivf.nlist))}
+    return out
 
 
 def tune_faiss_index(index: faiss.Index) -> None:
