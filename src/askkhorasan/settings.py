@@ -24,8 +24,9 @@ class Settings:
     max_sentence_tokens: int = 120  # a longer run-on "sentence" is cut at word boundaries
     # The readers' and chunker's rules, numbered: offsets stored under other rules point into
     # another document text, so a change here re-embeds every source. 2: encoded data left out,
-    # PDF running heads by position, long paragraphs chunked in segments.
-    text_rules: int = 2
+    # PDF running heads by position, long paragraphs chunked in segments. 3: Markdown read by
+    # markdown-it-py (underlined headings are headings, fenced code is left out).
+    text_rules: int = 3
 
     # Sources larger than this are skipped with a message (embedding 20 MB of text takes
     # about an hour on two cores); `askkhorasan build --max-source-mb` raises it.
