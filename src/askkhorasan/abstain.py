@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
+from . import linear_model
 from .answer import FEATURES as SENTENCE_FEATURES
 from .answer import NO_CANDIDATE_LOGIT, Candidate, SentenceTable, logit
-from . import linear_model
 from .lexical import question_terms, weighted_share
 from .linear_model import LinearModel
 from .retrieve import Hit

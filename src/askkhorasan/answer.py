@@ -20,8 +20,8 @@ import numpy as np
 
 from . import linear_model
 from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
-from .retrieve import Hit, to_passage
 from .linear_model import LinearModel
+from .retrieve import Hit, to_passage
 from .store import Generation
 from .types import NEAREST_SHOWN, REFUSAL_LEAD, Answer, Citation
 
