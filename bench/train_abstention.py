@@ -1,18 +1,23 @@
-"""Fit the answerability model (askkhorasan/abstain.py: WEIGHTS, BIAS).
+"""Fit the answerability model (src/askkhorasan/models/answerability.json).
 
 Corpus: the SQuAD 1.1 dev articles outside the benchmark sample, each with only
 its even-numbered paragraphs kept. Answerable: questions about kept paragraphs.
 Unanswerable, near-topic: questions about removed paragraphs whose answer
 string appears nowhere in the kept text of their article. Unanswerable,
 off-topic: questions about the five sample articles, which are not in this
-corpus. Prints the weights, and held-out refusal rates at a few thresholds.
+corpus. Prints held-out AUC and refusal rates at a few thresholds for the fitted
+model and the shipped one; `--write` writes the fitted model with its provenance.
+Its first feature is the answer scorer's logit, so it depends on
+models/feature_scorer.json (bench/train_answer.py), and training/fit_selection.py
+uses its output: refit the selection after it.
 
-    python bench/train_abstention.py
+    python bench/train_abstention.py [--per-group 1200] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import tempfile
@@ -24,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import squad  # noqa: E402
 
 import askkhorasan as ak  # noqa: E402
-from askkhorasan import abstain  # noqa: E402
+from askkhorasan import abstain, linear_model  # noqa: E402
+from askkhorasan.answer import SCORER  # noqa: E402
+from askkhorasan.hashing import sha256_file  # noqa: E402
 
 
 def gapped_corpus(work: Path) -> tuple[Path, dict[str, list[str]]]:
@@ -54,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-group", type=int, default=1200)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "askkhorasan-abstain")
+    parser.add_argument("--write", action="store_true", help=f"write the fitted model to models/{abstain.MODEL}")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -74,18 +82,39 @@ def main() -> None:
     order = np.random.default_rng(0).permutation(len(y))
     train, test = order[: len(y) // 2], order[len(y) // 2 :]
     model = LogisticRegression(max_iter=2000).fit(x[train], y[train])
-    p = model.predict_proba(x[test])[:, 1]
+    # The model as it would be written (four decimals), so the figures are the shipped file's.
+    weights, bias = np.round(model.coef_[0], 4).astype(np.float32), round(float(model.intercept_[0]), 4)
+    shipped = abstain.answerability_model()
+    p = 1 / (1 + np.exp(-(x[test] @ weights + bias)))
+    p_shipped = 1 / (1 + np.exp(-(x[test] @ shipped.weights + shipped.bias)))
     base = 1 / (1 + np.exp(-x[test][:, 0]))
-    print(f"held-out AUC: answerability model {roc_auc_score(y[test], p):.3f}, "
-          f"best-sentence probability alone {roc_auc_score(y[test], base):.3f}")
+    metrics = {
+        "examples": {k: int(np.sum(kinds == k)) for k in groups}, "held_out": int(len(test)),
+        "held_out_auc": round(float(roc_auc_score(y[test], p)), 4),
+        "held_out_auc_best_sentence_alone": round(float(roc_auc_score(y[test], base)), 4),
+        "held_out_refused_at": {},
+    }
+    print(f"held-out AUC: answerability model {metrics['held_out_auc']:.3f} (shipped "
+          f"{roc_auc_score(y[test], p_shipped):.3f}), best-sentence probability alone {metrics['held_out_auc_best_sentence_alone']:.3f}")
     for t in (0.2, 0.3, 0.4, 0.5):
-        rates = {k: float(np.mean(p[kinds[test] == k] < t)) for k in groups}
+        rates = {k: round(float(np.mean(p[kinds[test] == k] < t)), 4) for k in groups}
+        metrics["held_out_refused_at"][f"{t:.1f}"] = rates
         print(f"  threshold {t:.1f}: refused " + ", ".join(f"{k} {v:.3f}" for k, v in rates.items()))
-    print("WEIGHTS = np.array([" + ", ".join(f"{w:.4f}" for w in model.coef_[0]) + "], dtype=np.float32)")
-    print(f"BIAS = {model.intercept_[0]:.4f}")
-    for name, w in zip(abstain.FEATURES, model.coef_[0]):
-        print(f"  {name:>15}: {w:+.3f}")
-
+    for name, w, old in zip(abstain.FEATURES, weights, shipped.weights):
+        print(f"  {name:>15}: {w:+.4f}  (shipped {old:+.4f})")
+    print(f"  {'bias':>15}: {bias:+.4f}  (shipped {shipped.bias:+.4f})")
+    if args.write:
+        path = linear_model.write(
+            abstain.MODEL, features=abstain.FEATURES, weights=weights, bias=bias, metrics=metrics,
+            depends_on=(SCORER,),
+            training={
+                "script": "bench/train_abstention.py",
+                "arguments": {"per_group": args.per_group},
+                "data": {p.name: sha256_file(p) for p in (squad.FULL, squad.SAMPLE)},
+                "fitted": datetime.date.today().isoformat(),
+            },
+        )
+        print(f"wrote {path}; refit training/fit_selection.py, which uses it")
 
 if __name__ == "__main__":
     main()

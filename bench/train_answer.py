@@ -1,18 +1,21 @@
-"""Fit the answer-sentence scorer's weights (askkhorasan/answer.py: WEIGHTS, BIAS).
+"""Fit the answer-sentence scorer (src/askkhorasan/models/feature_scorer.json).
 
 Training data: SQuAD 1.1 dev articles *other than* the five of the benchmark
 sample, indexed as askkhorasan indexes any corpus. Each sentence of the top
 passages for a question is one example; it is positive when it contains one of
-the question's answer strings. Prints the fitted weights to paste into
-answer.py, and the top-1 accuracy of the fitted scorer against the plain
-"most similar sentence" method on held-out training questions.
+the question's answer strings. Prints the top-1 accuracy, on held-out training
+questions, of the fitted scorer, the shipped one and the plain "most similar
+sentence" method; `--write` writes the fitted scorer with its provenance.
+The answerability model (bench/train_abstention.py) and the answer selection
+(training/fit_selection.py) use this scorer's output: refit them after it.
 
-    python bench/train_answer.py [--questions 3000]
+    python bench/train_answer.py [--questions 3000] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import tempfile
@@ -24,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import squad  # noqa: E402
 
 import askkhorasan as ak  # noqa: E402
-from askkhorasan.answer import FEATURES  # noqa: E402
+from askkhorasan import linear_model  # noqa: E402
+from askkhorasan.answer import FEATURES, SCORER, feature_scorer  # noqa: E402
+from askkhorasan.hashing import sha256_file  # noqa: E402
 
 
 def training_corpus(work: Path) -> tuple[Path, list[dict]]:
@@ -41,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=3000)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "askkhorasan-train")
+    parser.add_argument("--write", action="store_true", help=f"write the fitted scorer to models/{SCORER}")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
@@ -70,16 +76,35 @@ def main() -> None:
         good = [g[1][int(np.argmax(scorer(g[0])))] for g in groups if g[1].any()]
         return float(np.mean(good))
 
-    weights, bias = model.coef_[0], model.intercept_[0]
+    # The scorer as it would be written (four decimals), so the figures are the shipped file's.
+    weights, bias = np.round(model.coef_[0], 4).astype(np.float32), round(float(model.intercept_[0]), 4)
+    shipped = feature_scorer()
     cos = FEATURES.index("cosine")
+    metrics = {
+        "examples": int(len(x)), "positive": int(y.sum()), "train_questions": len(train), "held_out_questions": len(test),
+        "held_out_top1": {
+            "model": round(top1(test, lambda f: f @ weights + bias), 4),
+            "plain_cosine": round(top1(test, lambda f: f[:, cos]), 4),
+        },
+    }
     print(f"examples: {len(x)} ({int(y.sum())} positive) from {len(train)} questions; held out: {len(test)} questions")
-    print(f"held-out top-1 (questions whose answer is in the candidates): "
-          f"plain cosine {top1(test, lambda f: f[:, cos]):.3f}, fitted {top1(test, lambda f: f @ weights + bias):.3f}")
-    print("WEIGHTS = np.array([" + ", ".join(f"{w:.4f}" for w in weights) + "], dtype=np.float32)")
-    print(f"BIAS = {bias:.4f}")
-    for name, w in zip(FEATURES, weights):
-        print(f"  {name:>18}: {w:+.3f}")
-
+    print(f"held-out top-1 (questions whose answer is in the candidates): plain cosine "
+          f"{metrics['held_out_top1']['plain_cosine']:.3f}, fitted {metrics['held_out_top1']['model']:.3f}, "
+          f"shipped {top1(test, lambda f: f @ shipped.weights + shipped.bias):.3f}")
+    for name, w, old in zip(FEATURES, weights, shipped.weights):
+        print(f"  {name:>18}: {w:+.4f}  (shipped {old:+.4f})")
+    print(f"  {'bias':>18}: {bias:+.4f}  (shipped {shipped.bias:+.4f})")
+    if args.write:
+        path = linear_model.write(
+            SCORER, features=FEATURES, weights=weights, bias=bias, metrics=metrics,
+            training={
+                "script": "bench/train_answer.py",
+                "arguments": {"questions": args.questions},
+                "data": {p.name: sha256_file(p) for p in (squad.FULL, squad.SAMPLE)},
+                "fitted": datetime.date.today().isoformat(),
+            },
+        )
+        print(f"wrote {path}; refit bench/train_abstention.py and training/fit_selection.py, which use it")
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from askkhorasan import answer_model, rerank
+from pathlib import Path
+
+from askkhorasan import abstain, answer_model, linear_model, rerank
 from askkhorasan.answer import FEATURES
 from askkhorasan.errors import ModelError
 from askkhorasan.hashing import sha256_file
@@ -33,9 +35,74 @@ def test_the_shipped_artefacts_are_small_and_described():
     assert len(sel.weights) == 2 and 1 <= sel.read <= 32 and 0.0 <= sel.found_threshold < 1.0 and sel.min_feature_answerable >= 0.0
 
 
-def test_the_scorer_features_are_the_ones_the_code_computes():
-    from askkhorasan.answer import WEIGHTS
-    assert len(FEATURES) == len(WEIGHTS)
+LINEAR_MODELS = {"feature_scorer.json": FEATURES, "answerability.json": abstain.FEATURES}
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_MODELS))
+def test_each_fitted_model_is_data_with_its_provenance(name):
+    data = linear_model.read(name)
+    assert tuple(data["features"]) == LINEAR_MODELS[name], f"{name} names other features than the code computes"
+    assert len(data["weights"]) == len(data["features"]) and isinstance(data["bias"], float)
+    assert (Path(__file__).parents[1] / data["training"]["script"]).is_file()
+    assert data["training"]["arguments"] and all(len(h) == 64 for h in data["training"]["data"].values())
+    assert data["metrics"], f"{name} records no metrics"
+    for dep, sha in data["depends_on"].items():
+        assert linear_model.dependency_sha256(dep) == sha, f"{name} was fitted against another {dep}"
+
+
+def test_the_chain_of_fitted_artefacts_agrees():
+    # The answerability model reads the scorer's logit; the selection reads both and the answer model.
+    assert "feature_scorer.json" in linear_model.read("answerability.json")["depends_on"]
+    selection = json.loads(rerank.SELECTION.read_text())["provenance"]["depends_on"]
+    assert set(selection) == {"answer_model.json", "feature_scorer.json", "answerability.json"}
+    for dep, sha in selection.items():
+        assert linear_model.dependency_sha256(dep) == sha, f"answer_selection.json was fitted against another {dep}"
+
+
+def test_the_features_the_code_computes_are_the_named_ones(seed_index):
+    gen, table, hits, cands = seed_index.candidates("Why is the group shrouded in secrecy?")
+    assert cands and all(c.features.shape == (len(FEATURES),) for c in cands)
+    assert abstain.features(gen, table, "Why is the group shrouded in secrecy?", hits, cands).shape == (len(abstain.FEATURES),)
+
+
+@pytest.fixture()
+def models_copy(tmp_path):
+    shutil.copytree(linear_model.MODELS, tmp_path / "models")
+    yield tmp_path / "models"
+    linear_model.load.cache_clear()
+
+
+def _edit(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def test_a_retrained_scorer_invalidates_what_depends_on_it(models_copy):
+    assert linear_model.load("answerability.json", abstain.FEATURES, models_copy).features == abstain.FEATURES
+    _edit(models_copy / "feature_scorer.json", lambda d: d["weights"].__setitem__(0, 1.0))
+    linear_model.load.cache_clear()
+    with pytest.raises(ModelError, match=r"answerability.json was fitted against another feature_scorer.json — rerun bench/train_abstention.py --write"):
+        linear_model.load("answerability.json", abstain.FEATURES, models_copy)
+    with pytest.raises(ModelError, match="fitted against another feature_scorer.json — rerun training/fit_selection.py --write"):
+        rerank.Selection.load(models_copy / "answer_selection.json")
+
+
+def test_a_description_can_be_corrected_without_invalidating_anything(models_copy):
+    _edit(models_copy / "feature_scorer.json", lambda d: d["training"].update(note="corrected"))
+    assert linear_model.load("answerability.json", abstain.FEATURES, models_copy)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["features"].reverse(), "other features than the code computes — rerun bench/train_answer.py --write"),
+    (lambda d: d["weights"].pop(), "other features than the code computes"),
+    (lambda d: d.pop("bias"), "damaged"),
+    (lambda d: d.update(format=99), "missing or damaged"),
+])
+def test_a_stale_or_damaged_model_file_is_refused(models_copy, change, message):
+    _edit(models_copy / "feature_scorer.json", change)
+    with pytest.raises(ModelError, match=message):
+        linear_model.load("feature_scorer.json", FEATURES, models_copy)
 
 
 BRIDGE = [

@@ -182,6 +182,19 @@ def test_manifest_records_how_the_index_was_built(built):
     assert manifest["settings"]["max_tokens"] <= 254
     assert manifest["sources"][SEED.name] and manifest["format_version"] >= 1
     assert set(manifest["files"]) >= {"passages.faiss", "passages.jsonl", "sentences.npy", "documents.jsonl"}
+    import bm25s
+    import faiss
+
+    from askkhorasan.answer_model import MODELS
+    from askkhorasan.hashing import sha256_file
+
+    # What built it: library versions, FAISS's search parameters, the answer model files of the day.
+    versions = manifest["versions"]
+    assert versions["faiss-cpu"] == faiss.__version__ and versions["bm25s"] == bm25s.__version__
+    assert versions["onnxruntime"] and versions["python"] and "torch" in versions and "sentence-transformers" in versions
+    assert manifest["faiss"] == {"type": "Flat", "metric": "inner product", "exact_up_to": 50_000}
+    assert manifest["answer_models"] == {p.name: sha256_file(p) for p in sorted(MODELS.iterdir())}
+    assert set(manifest["answer_models"]) >= {"answer_model.safetensors", "answer_selection.json", "feature_scorer.json"}
 
 
 def test_an_approximate_index_past_the_flat_limit_works_end_to_end(corpus, tmp_path, embedder, monkeypatch):
@@ -192,6 +205,8 @@ def test_an_approximate_index_past_the_flat_limit_works_end_to_end(corpus, tmp_p
     build_index(corpus, index_dir, embedder=embedder)
     manifest = json.loads((load_generation(index_dir).path / "manifest.json").read_text())
     assert manifest["faiss"]["type"].startswith("IVF")
+    nlist = int(manifest["faiss"]["type"][3:].split(",")[0])
+    assert manifest["faiss"]["nlist"] == nlist and manifest["faiss"]["nprobe"] == store.IVF_NPROBE
     index = Index(index_dir, embedder=embedder)
     assert "Tirah Valley" in index.search("Where did TTP operatives pledge allegiance?", k=3)[0].text
     (corpus / "notes.md").write_text(NOTE, encoding="utf-8")

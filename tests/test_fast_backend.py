@@ -154,12 +154,16 @@ def test_cross_encoder_exports_and_runs_like_torch(tmp_path, embedder):
     assert np.allclose(runner.run(pairs[:1]), expected[:1], atol=1e-4)
 
 
-def test_stop_words_are_scikit_learns():
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+def test_stop_words_are_bm25s_own():
+    import bm25s.stopwords
 
-    from askkhorasan.stopwords import ENGLISH_STOP_WORDS as copied
+    from askkhorasan.lexical import STOPWORDS, question_terms
 
-    assert copied == ENGLISH_STOP_WORDS
+    assert set(STOPWORDS) == set(bm25s.stopwords.STOPWORDS_EN_PLUS) - {"won"}
+    # The words questions are made of go; content words that other lists drop stay searchable.
+    terms = question_terms("What did the system find about the fire, and which bill won first?")
+    assert not {"what", "did", "the", "about", "which", "and"} & set(terms)
+    assert {"system", "find", "fire", "bill", "first", "won"} <= set(terms)
 
 
 def test_status_calls_an_index_from_another_backend_stale(seed_built, monkeypatch):

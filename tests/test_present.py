@@ -59,10 +59,10 @@ def long_doc(tmp_path):
     text = "".join(f"Sentence number {i} about the valley. " for i in range(5000))
     (tmp_path / "long.txt").write_text(text, encoding="utf-8")
     from askkhorasan.api import document_text
-    from askkhorasan.corpus import source_sha256
+    from askkhorasan.hashing import sha256_file
 
     doc = document_text(tmp_path / "long.txt")
-    return tmp_path, doc, [{"source": "long.txt", "hash": source_sha256(tmp_path / "long.txt"), "title": "Long"}]
+    return tmp_path, doc, [{"source": "long.txt", "hash": sha256_file(tmp_path / "long.txt"), "title": "Long"}]
 
 
 def test_the_viewer_shows_a_window_with_the_span_at_its_offsets(long_doc):

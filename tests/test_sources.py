@@ -76,6 +76,51 @@ def test_markdown_headings_are_sections(mixed):
     assert p.source == "notes.md" and p.section == "Kunar" and p.title == "Analyst notes"
 
 
+SETEXT_AND_FENCES = """---
+title: "Field notes: Kunar"
+date: 2024-03-05
+author: [Jane Doe, John Roe]
+---
+Couriers
+========
+
+The Kunar cell communicates through couriers rather than phones.
+
+Finance
+-------
+
+```python
+stipend = 100
+
+print(stipend)
+```
+
+Stipends were paid in cash.
+"""
+
+
+def test_markdown_setext_headings_fences_and_yaml_front_matter():
+    doc = read_bytes(SETEXT_AND_FENCES.encode("utf-8"), "notes.md", ".md")
+    assert (doc.title, doc.date, doc.author) == ("Field notes: Kunar", "2024-03-05", "Jane Doe, John Roe")
+    shown = [(b.kind, doc.text[b.start:b.end], b.section) for b in doc.blocks]
+    assert shown == [
+        ("heading", "Couriers", "Couriers"),
+        ("paragraph", "The Kunar cell communicates through couriers rather than phones.", "Couriers"),
+        ("heading", "Finance", "Finance"),
+        ("paragraph", "Stipends were paid in cash.", "Finance"),
+    ]
+    assert "stipend" not in doc.text and "```" not in doc.text and "===" not in doc.text
+    # Every block is where its offsets say, in the document text the citations index into.
+    for b in doc.blocks:
+        assert doc.text[b.start:b.end] in SETEXT_AND_FENCES
+
+
+def test_markdown_front_matter_that_is_not_yaml_fields_is_reported():
+    doc = read_bytes(b"---\n- just\n- a list\n---\nThe body is read.\n", "list.md", ".md")
+    assert doc.text == "The body is read." and doc.title is None
+    assert any("front matter is not YAML fields" in w for w in doc.warnings)
+
+
 def test_bad_files_get_clear_report_lines_and_the_rest_index(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

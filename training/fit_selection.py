@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from askkhorasan import abstain
 from askkhorasan.abstain import answerable_probability
+from askkhorasan.answer import SCORER
+from askkhorasan.linear_model import dependency_sha256
 from askkhorasan.answer_model import METADATA
 from askkhorasan.rerank import SELECTION, Selection, confidence_features
 from askkhorasan.answer import Candidate
@@ -152,7 +155,8 @@ def main() -> None:
             "provenance": {
                 "script": "training/fit_selection.py", "arguments": {k: str(v) for k, v in vars(args).items()},
                 "data_sha256": [sha256_file(d) for d in args.dump], "questions": len(qs), "answerable": len(answerable),
-                "depends_on": {"answer_model.json": sha256_file(METADATA)},
+                "depends_on": {name: dependency_sha256(name)
+                               for name in (METADATA.name, SCORER, abstain.MODEL)},
                 "fitted": datetime.date.today().isoformat(),
             },
         }

@@ -4,7 +4,8 @@ A small logistic model looks at the question against what retrieval found: how
 good the best sentence is, how much of the question's rarer vocabulary the best
 passages hold, whether a rare question word is missing from them or from the
 whole corpus, and whether the best sentence holds the kind of thing asked for.
-It was fitted by bench/train_abstention.py on SQuAD 1.1 dev articles outside
+Its weights are data, models/answerability.json, fitted by bench/train_abstention.py
+(`--write`) on SQuAD 1.1 dev articles outside
 the benchmark sample, with half of each article's paragraphs taken out so that
 near-topic questions lose their answer, and with off-topic questions. Its
 probability is one input of the answer's confidence (rerank.py), which decides.
@@ -16,33 +17,35 @@ import math
 
 import numpy as np
 
+from . import linear_model
 from .answer import FEATURES as SENTENCE_FEATURES
-from .answer import Candidate, SentenceTable
-from .lexical import question_terms
+from .answer import NO_CANDIDATE_LOGIT, Candidate, SentenceTable, logit
+from .lexical import question_terms, weighted_share
+from .linear_model import LinearModel
 from .retrieve import Hit
 from .store import Generation
 
+# The features `features` computes, in this order; models/answerability.json must name the same.
+# The first is the answer scorer's logit, so the file records which scorer it was fitted against.
 FEATURES = (
     "best_logit", "best_cosine", "quote_coverage", "top_coverage", "missing_idf", "oov_share",
     "type_miss", "log_terms",
 )
-WEIGHTS = np.array([1.1867, 3.7849, 1.9399, 1.4195, 0.2753, 0.2259, 0.4212, 0.3973], dtype=np.float32)
-BIAS = -5.1954
+MODEL = "answerability.json"
 TOP = 5
 
 
-def _share(weights: dict[str, float], present: set[str]) -> float:
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+def answerability_model() -> LinearModel:
+    """The fitted model, checked against FEATURES and the scorer it depends on."""
+    return linear_model.load(MODEL, FEATURES)
 
 
 def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hit], candidates: list[Candidate]) -> np.ndarray:
     terms = set(question_terms(question))
     idf = {t: table.idf.get(t, table.default_idf) for t in terms}
     if not candidates:
-        return np.array([-10.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
+        return np.array([NO_CANDIDATE_LOGIT, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, math.log(1 + len(terms))], dtype=np.float32)
     best = candidates[0]
-    p = min(max(best.probability, 1e-6), 1 - 1e-6)
     top_terms = set().union(*table.passage_terms(gen, [h.row for h in hits[:TOP]]))
     neighbourhood = [best.sentence + d for d in (-1, 0, 1) if 0 <= best.sentence + d < len(gen.sentence_spans)
                      and table.owner[best.sentence + d] >= 0]
@@ -50,10 +53,10 @@ def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hi
     missing = [idf[t] for t in terms if t not in top_terms]
     oov = {t: w for t, w in idf.items() if t not in table.idf}
     return np.array([
-        math.log(p / (1 - p)),
+        logit(best.probability),
         float(best.features[SENTENCE_FEATURES.index("cosine")]),
-        _share(idf, quote_terms),
-        _share(idf, top_terms),
+        weighted_share(idf, quote_terms),
+        weighted_share(idf, top_terms),
         max(missing, default=0.0) / table.default_idf,
         sum(oov.values()) / sum(idf.values()) if idf else 1.0,
         float(best.features[SENTENCE_FEATURES.index("type_miss")]),
@@ -62,4 +65,4 @@ def features(gen: Generation, table: SentenceTable, question: str, hits: list[Hi
 
 
 def answerable_probability(x: np.ndarray) -> float:
-    return 1 / (1 + math.exp(-float(x @ WEIGHTS + BIAS)))
+    return answerability_model().probability(x)

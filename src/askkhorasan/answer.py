@@ -5,8 +5,9 @@ features that need no generation and no extra model call: the sentence's and
 its neighbours' similarity to the question (vectors computed at build time),
 how much of the question's rarer vocabulary it shares, whether it holds the
 kind of thing the question asks for (a number, a date, a name, a reason),
-and how well its passage was retrieved. The weights were fitted on SQuAD 1.1
-dev articles other than those of the benchmark sample (bench/train_answer.py).
+and how well its passage was retrieved. The weights are data, models/feature_scorer.json,
+fitted on SQuAD 1.1 dev articles other than those of the benchmark sample by
+bench/train_answer.py, which rewrites the file with `--write`.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import LexicalIndex, question_terms, tokenize
+from . import linear_model
+from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
+from .linear_model import LinearModel
 from .retrieve import Hit, to_passage
 from .store import Generation
-from .types import Answer, Citation, PassageRow
+from .types import NEAREST_SHOWN, REFUSAL_LEAD, Answer, Citation, PassageRow
 
-# Fitted by bench/train_answer.py; order as in FEATURES.
+# The features score_candidates computes, in this order; models/feature_scorer.json must name the same.
 FEATURES = (
     "cosine", "cosine_gap", "window_cosine", "overlap", "window_overlap", "novelty",
     "type_match", "type_miss", "passage_score_gap", "passage_rank", "log_words", "bigram_overlap",
 )
-WEIGHTS = np.array([2.1046, 1.1442, -1.6282, 1.6709, 0.9786, -1.1884, 0.1960, -0.8511, 1.3126, 1.4754, 0.5351, 1.1229], dtype=np.float32)
-BIAS = -4.7914
+SCORER = "feature_scorer.json"
 TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
 
@@ -59,6 +61,11 @@ _ANAPHOR = re.compile(
 
 
 _COUNT_QUESTION = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|proportion|share|amount)\b", re.I)
+
+
+def feature_scorer() -> LinearModel:
+    """The fitted scorer, checked against FEATURES (ModelError when it is missing, damaged or stale)."""
+    return linear_model.load(SCORER, FEATURES)
 
 
 def asks_for_count(question: str) -> bool:
@@ -113,6 +120,18 @@ class Candidate:
     score: float = 0.0  # the final score (rerank.py); candidates are ordered by it
 
 
+# Probabilities are kept this far from 0 and 1 before taking their logit, so that it stays finite.
+PROBABILITY_CLIP = 1e-6
+# The logit that stands for "no sentence at all" where a feature needs one (abstain.py, rerank.py):
+# a probability of about 0.00005.
+NO_CANDIDATE_LOGIT = -10.0
+
+
+def logit(p: float) -> float:
+    p = min(max(p, PROBABILITY_CLIP), 1 - PROBABILITY_CLIP)
+    return math.log(p / (1 - p))
+
+
 def read_by_model(candidates: list[Candidate]) -> list[Candidate]:
     """The candidates the answer model read, in their order; only these can be quoted."""
     return [c for c in candidates if c.model_logit is not None]
@@ -151,11 +170,6 @@ class SentenceTable:
         return [self._passage_terms[r] for r in rows]
 
 
-def _overlap(q_terms: dict[str, float], terms: set[str]) -> float:
-    total = sum(q_terms.values())
-    return sum(w for t, w in q_terms.items() if t in terms) / total if total else 0.0
-
-
 def score_candidates(
     gen: Generation, table: SentenceTable, question: str, qvec: np.ndarray, hits: list[Hit]
 ) -> list[Candidate]:
@@ -187,6 +201,7 @@ def score_candidates(
     sent_terms = [set(toks) for toks in sent_tokens]
     q_bigrams = set(zip(q_tokens, q_tokens[1:]))
     qtype = question_type(question)
+    scorer = feature_scorer()
     best_cos = float(cos.max())
     top_score = hits[0].score
     hit_score = {h.row: h.score for h in hits}
@@ -206,8 +221,8 @@ def score_candidates(
             float(cos[i]),
             float(cos[i]) - best_cos,
             max(prev_c, next_c),
-            _overlap(q_terms, sent_terms[i]),
-            _overlap(q_terms, window_terms),
+            weighted_share(q_terms, sent_terms[i]),
+            weighted_share(q_terms, window_terms),
             novelty,
             1.0 if match == 1.0 else 0.0,
             1.0 if match == 0.0 else 0.0,
@@ -216,8 +231,7 @@ def score_candidates(
             math.log(1 + len(words)),
             len(q_bigrams & set(zip(sent_tokens[i], sent_tokens[i][1:]))) / len(q_bigrams) if q_bigrams else 0.0,
         ], dtype=np.float32)
-        z = float(f @ WEIGHTS + BIAS)
-        probability = 1 / (1 + math.exp(-z))
+        probability = scorer.probability(f)
         if texts[i].rstrip().endswith("?"):
             probability *= QUESTION_PENALTY  # a sentence that asks is not an answer
         out.append(Candidate(s, prow, rank, f, probability))
@@ -225,8 +239,8 @@ def score_candidates(
     return out
 
 
-NOT_FOUND_NOTE = "The sources do not answer this question. The nearest passages are shown for reference."
-NO_NUMBER_NOTE = "The sources do not answer this question: the closest sentences state no number. The nearest passages are shown for reference."
+NOT_FOUND_NOTE = f"{REFUSAL_LEAD}. {NEAREST_SHOWN}"
+NO_NUMBER_NOTE = f"{REFUSAL_LEAD}: the closest sentences state no number. {NEAREST_SHOWN}"
 MAX_CITATIONS = 3
 
 
@@ -286,7 +300,7 @@ def compose_answer(
         if len(citations) >= MAX_CITATIONS or c.score < best.score - extra_margin:
             break
         cite = _citation(gen, c.passage, c.sentence, c.sentence)
-        if any(x.source == cite.source and x.start < cite.end and cite.start < x.end for x in citations):
+        if any(cite.overlaps(x) for x in citations):
             continue
         citations.append(cite)
     return Answer(question, True, citations[0].quote, confidence, tuple(citations), passages, note)

@@ -12,13 +12,14 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .chunk import chunk_document, lexical_text
-from .corpus import CorpusFile, OversizeError, bytes_sha256, discover, max_bytes, read_source, too_large
+from .corpus import CorpusFile, OversizeError, discover, read_source, too_large
 from .embed import Embedder, compatible, default_precision, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, CorpusError, SourceError
+from .hashing import sha256_bytes
 from .lexical import LexicalIndex
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
-from .settings import DEFAULT_SETTINGS, Settings
+from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
 from .status import source_states
 from .store import (
     BuildLock, Generation, faiss_index_from_blocks, load_generation, new_manifest, read_jsonl, verify_generation,
@@ -173,11 +174,11 @@ def build_index(
                     failed_sizes[cf.source] = size
                     raise SourceError(reason)
                 try:
-                    data = read_source(cf, corpus_dir, max_bytes(settings.max_source_mb))
+                    data = read_source(cf, corpus_dir, settings.max_source_bytes)
                 except OversizeError as exc:  # it grew since it was measured
                     failed_sizes[cf.source] = exc.size
                     raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = bytes_sha256(data)
+                doc_hash = sha256_bytes(data)
                 file_stats[cf.source] = [size, st.st_mtime_ns]
                 if cf.path.suffix.lower() not in SUPPORTED:
                     raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
@@ -297,7 +298,7 @@ def _write(
     # Passage vectors are made a block at a time into FAISS and rows renumbered in place:
     # a copy of everything at once is what would set a large source's peak memory.
     faiss_index, faiss_type = faiss_index_from_blocks(
-        sum(len(d.passages) for d in docs), Embedder.dimension,
+        sum(len(d.passages) for d in docs), MODEL_DIMENSION,
         lambda: (block for d in docs for block in d.passage_vector_blocks()),
     )
     passages: list[PassageRow] = []
@@ -313,7 +314,7 @@ def _write(
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
         index_dir,
-        manifest=new_manifest(settings, sources, counts, faiss_type) | extra,
+        manifest=new_manifest(settings, sources, counts, faiss_index, faiss_type) | extra,
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],

@@ -92,7 +92,7 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
     """Index the files in the corpus folder (only new and changed ones are embedded; with nothing
     new, changed or removed, nothing is written)."""
     from .build import build_index
-    from .render import build_summary
+    from .render import build_report_lines
     from .settings import Settings
 
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else None
@@ -101,13 +101,8 @@ def build(corpus_dir: Path, index_dir: Path, force: bool, max_source_mb: float |
     if as_json:
         _echo_json(report.to_dict())
     else:
-        click.echo(build_summary(report))
-        for dup, original in report.duplicates:
-            click.echo(f"  duplicate: {printable(dup)} is the same file as {printable(original)}; indexed once")
-        for warning in report.warnings:
-            click.echo(f"  warning: {printable(warning)}")
-        for failure in report.failed:
-            click.echo(f"  skipped: {printable(failure.reason)}", err=True)
+        for kind, line in build_report_lines(report):
+            click.echo(line if kind == "summary" else f"  {kind}: {line}", err=kind == "skipped")
     if report.failed:
         sys.exit(EXIT_ATTENTION)
 

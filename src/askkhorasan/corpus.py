@@ -8,7 +8,6 @@ be swapped for a link between the two; what is read is checked by the real path 
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import os
 import stat
@@ -16,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError, SourceError
-from .hashing import sha256_file
 from .printable import printable
+from .settings import BYTES_PER_MB, Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,27 +68,14 @@ def discover(corpus_dir: str | Path, skipped: list[str] | None = None) -> list[C
     return found
 
 
-def source_sha256(path: str | Path) -> str:
-    """The content hash a source is indexed under (a renamed file keeps it)."""
-    return sha256_file(path)
-
-
-def bytes_sha256(data: bytes) -> str:
-    """`source_sha256` of bytes already read."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def max_bytes(max_source_mb: float) -> int:
-    return int(max_source_mb * 2**20)
-
-
 def too_large(source: str, size: int, max_source_mb: float) -> str | None:
-    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it."""
-    if size <= max_source_mb * 2**20:
+    """Why a source of `size` bytes is skipped under the size limit, or None when it is within it.
+    A source is indexed under the SHA-256 of its bytes (hashing.py), so a renamed file keeps it."""
+    if size <= Settings(max_source_mb=max_source_mb).max_source_bytes:
         return None
     return (
-        f"{source}: {size / 2**20:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
-        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / 2**20) + 1}` "
+        f"{source}: {size / BYTES_PER_MB:.3g} MB is over the {max_source_mb:g} MB limit for one source — split it, "
+        f"or raise the limit: `askkhorasan build --max-source-mb {int(size / BYTES_PER_MB) + 1}` "
         f"(and the same option on `askkhorasan serve` and `status`)"
     )
 

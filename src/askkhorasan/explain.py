@@ -18,10 +18,6 @@ from .types import Answer, Citation, DocumentRow, Explanation, PassageRow, Score
 SHOWN_CANDIDATES = 8
 
 
-def _overlaps(c: Citation, others: tuple[Citation, ...]) -> bool:
-    return any(x.source == c.source and x.start < c.end and c.start < x.end for x in others)
-
-
 def _contains(p: PassageRow, c: Citation) -> bool:
     return p["source"] == c.source and p["start"] <= c.start and c.end <= p["end"]
 
@@ -65,7 +61,7 @@ def runner_up(answer: Answer, gen: Generation, candidates: list[Candidate]) -> C
         return None
     for c in candidates:
         cite = _citation(gen, c.passage, c.sentence, c.sentence)
-        if not _overlaps(cite, answer.citations) and not cite.quote.rstrip().endswith("?"):
+        if not any(cite.overlaps(x) for x in answer.citations) and not cite.quote.rstrip().endswith("?"):
             return _with_document(cite, gen)
     return None
 

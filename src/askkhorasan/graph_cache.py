@@ -17,7 +17,6 @@ either changes (a hand edit or a truncation does).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from .environment import set_defaults
 from .errors import ModelError
-from .hashing import sha256_file
+from .hashing import sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,7 @@ def _stat_key(path: Path) -> list:
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
 
 
-_hash_file = sha256_file
-
-
-def file_sha256(path: str | Path) -> str:
+def remembered_sha256(path: str | Path) -> str:
     """sha256 of a file, remembered in the cache for as long as its size and mtime stay the same."""
     path = Path(path)
     memo_path = cache_root() / "sha256.json"
@@ -63,7 +59,7 @@ def file_sha256(path: str | Path) -> str:
     entry = memo.get(key[0])
     if isinstance(entry, dict) and entry.get("stat") == key:
         return entry["sha256"]
-    digest = _hash_file(path)
+    digest = sha256_file(path)
     memo[key[0]] = {"stat": key, "sha256": digest}
     with contextlib.suppress(OSError):  # a read-only cache only costs the hashing next time
         memo_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +71,7 @@ def file_sha256(path: str | Path) -> str:
 
 def graph_key(weights_sha256: str, settings: dict) -> str:
     blob = json.dumps({"weights_sha256": weights_sha256, **settings}, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+    return sha256_bytes(blob)[:16]
 
 
 def cached_graph(model, weights_sha256: str, kind: str, precision: str) -> tuple[Path, dict]:
@@ -101,7 +97,7 @@ def _checked(folder: Path) -> dict | None:
     try:
         record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
         graph = folder / GRAPH
-        if graph.stat().st_size == record["bytes"] and file_sha256(graph) == record["sha256"]:
+        if graph.stat().st_size == record["bytes"] and remembered_sha256(graph) == record["sha256"]:
             return record
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -128,7 +124,7 @@ def _export(model, folder: Path, weights_sha256: str, kind: str, precision: str,
             ) from exc
         graph = tmp / GRAPH
         record = {"weights_sha256": weights_sha256, "settings": settings,
-                  "bytes": graph.stat().st_size, "sha256": _hash_file(graph)}
+                  "bytes": graph.stat().st_size, "sha256": sha256_file(graph)}
         (tmp / RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
         try:
             os.rename(tmp, folder)

@@ -9,7 +9,9 @@ import urllib.parse
 
 from .confidence import DESCRIPTIONS
 from .printable import printable
-from .types import AddedFile, Answer, BuildReport, Citation, DocumentRow, DocumentView, Passage
+from .types import (
+    NEAREST_SHOWN, NOT_FOUND, REFUSAL_LEAD, AddedFile, Answer, BuildReport, Citation, DocumentRow, DocumentView, Passage,
+)
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")  # what can start markup anywhere in a line
 _MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")  # what starts a heading or list at a line's start
@@ -61,10 +63,10 @@ def _band_line(answer: Answer) -> str:
 def _refusal(answer: Answer) -> str:
     """The refusal said once: what the note adds beyond "the sources do not answer"."""
     note = answer.note or ""
-    for lead in ("The sources do not answer this question. ", "The sources do not answer this question: "):
+    for lead in (f"{REFUSAL_LEAD}. ", f"{REFUSAL_LEAD}: "):
         note = note.replace(lead, "")
-    note = note.replace("The nearest passages are shown for reference.", "").strip()
-    return ("Not found in the sources" + (f": {note[0].lower()}{note[1:]}" if note else ".")).replace("..", ".")
+    note = note.replace(NEAREST_SHOWN, "").strip()
+    return (NOT_FOUND + (f": {note[0].lower()}{note[1:]}" if note else ".")).replace("..", ".")
 
 
 def answer_text(answer: Answer) -> str:
@@ -307,6 +309,17 @@ def build_summary(report: BuildReport) -> str:
     )
 
 
+def build_report_lines(report: BuildReport) -> list[tuple[str, str]]:
+    """What a build did, as (kind, line): the summary, then each duplicate, warning and skipped
+    source; names with control characters escaped. The one wording of a BuildReport for every face."""
+    lines = [("summary", build_summary(report))]
+    lines += [("duplicate", f"{printable(dup)} is the same file as {printable(original)}; indexed once")
+              for dup, original in report.duplicates]
+    lines += [("warning", printable(w)) for w in report.warnings]
+    lines += [("skipped", printable(f.reason)) for f in report.failed]
+    return lines
+
+
 def build_report_html(report: BuildReport | None, added: list[AddedFile]) -> str:
     lines = []
     copied = [a.source for a in added if a.copied]
@@ -314,8 +327,5 @@ def build_report_html(report: BuildReport | None, added: list[AddedFile]) -> str
         lines.append(f"Added {', '.join(copied)}.")
     lines += [f"{a.name} is already in the corpus as {a.source}; nothing copied." for a in added if not a.copied]
     if report is not None:
-        lines.append(build_summary(report))
-        lines += [f"Duplicate: {dup} is the same file as {original}; indexed once." for dup, original in report.duplicates]
-        lines += [f"Warning: {w}" for w in report.warnings]
-        lines += [f"Skipped: {f.reason}" for f in report.failed]
+        lines += [text if kind == "summary" else f"{kind.capitalize()}: {text}" for kind, text in build_report_lines(report)]
     return '<div class="ak-build-report">' + "".join(f"<p>{_esc(line)}</p>" for line in lines) + "</div>"

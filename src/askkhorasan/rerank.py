@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answer import Candidate, read_by_model
+from .answer import NO_CANDIDATE_LOGIT, Candidate, logit, read_by_model
 from .answer_model import METADATA as ANSWER_MODEL_METADATA
 from .errors import ModelError
+from .linear_model import dependency_sha256
 from .retrieve import Hit
 
 SELECTION = Path(__file__).parent / "models" / "answer_selection.json"
 UNREAD = -1e9  # the score of a sentence the answer model did not read: after every read one
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+# The margin to the runner-up is capped here, and is this when only one candidate was read:
+# a lone candidate counts as a clear winner, and no margin outweighs the other features.
+MAX_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,13 @@ class Selection:
             raise ModelError(f"the answer selection settings {path} are missing or damaged — reinstall askkhorasan") from exc
         if sel.answer_model_sha256 != meta.get("weights_sha256"):
             raise ModelError(f"{path.name} was fitted for another answer model — rerun training/fit_selection.py --write")
+        for dep, sha in data.get("provenance", {}).get("depends_on", {}).items():
+            if dependency_sha256(dep, path.parent) != sha:
+                raise ModelError(f"{path.name} was fitted against another {dep} — rerun training/fit_selection.py --write")
         return sel
 
     def score(self, model_logit: float, probability: float) -> float:
-        return self.weights[0] * model_logit + self.weights[1] * _logit(probability) + self.bias
+        return self.weights[0] * model_logit + self.weights[1] * logit(probability) + self.bias
 
 
 def read(selection: Selection, model, question: str, texts: list[str], candidates: list[Candidate]) -> list[Candidate]:
@@ -94,17 +98,17 @@ def order_passages(hits: list[Hit], candidates: list[Candidate]) -> list[Hit]:
 def confidence_features(candidates: list[Candidate], feature_answerable: float) -> dict[str, float]:
     read_ = read_by_model(candidates)
     if not read_:
-        return {"score": -10.0, "model_logit": -10.0, "feature_logit": -10.0, "margin": 0.0,
-                "feature_answerable": _logit(feature_answerable)}
+        return {"score": NO_CANDIDATE_LOGIT, "model_logit": NO_CANDIDATE_LOGIT, "feature_logit": NO_CANDIDATE_LOGIT, "margin": 0.0,
+                "feature_answerable": logit(feature_answerable)}
     best = read_[0]
     assert best.model_logit is not None  # read_by_model keeps only the candidates with one
-    second = read_[1].score if len(read_) > 1 else best.score - 5.0
+    second = read_[1].score if len(read_) > 1 else best.score - MAX_MARGIN
     return {
         "score": best.score,
         "model_logit": best.model_logit,
-        "feature_logit": _logit(best.probability),
-        "margin": min(best.score - second, 5.0),
-        "feature_answerable": _logit(feature_answerable),
+        "feature_logit": logit(best.probability),
+        "margin": min(best.score - second, MAX_MARGIN),
+        "feature_answerable": logit(feature_answerable),
     }
 
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .corpus import CorpusFile, discover, source_sha256, too_large
+from .corpus import CorpusFile, discover, too_large
+from .hashing import sha256_file
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
 from .settings import DEFAULT_SETTINGS, Settings
@@ -31,7 +32,7 @@ def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float,
             reason = too_large(f.source, st.st_size, max_source_mb)
             known = f.source in indexed or f.source in duplicates or f.source in failed  # else "new", unread
             recorded = _recorded_hash(f.source, manifest) if stats.get(f.source) == [st.st_size, st.st_mtime_ns] else None
-            digest = None if reason or not known else recorded or source_sha256(f.path)
+            digest = None if reason or not known else recorded or sha256_file(f.path)
         except OSError as exc:
             out.append(SourceStatus(f.source, "new", reason=f"{f.source}: cannot read the file ({exc.strerror or exc})"))
             continue

@@ -6,6 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+# The refusal, worded once: the lead of an unanswered Answer's note, and the line shown for it.
+REFUSAL_LEAD = "The sources do not answer this question"
+NEAREST_SHOWN = "The nearest passages are shown for reference."
+NOT_FOUND = "Not found in the sources"
+
 
 @dataclass(frozen=True)
 class Block:
@@ -121,6 +126,10 @@ class Citation:
     quote: str
     publisher: str | None = None
     date: str | None = None
+
+    def overlaps(self, other: "Citation") -> bool:
+        """Whether the two quotes share characters of one source."""
+        return self.source == other.source and self.start < other.end and other.start < self.end
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -7,7 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
-from .corpus import discover, source_sha256, too_large
+from .corpus import discover, too_large
+from .hashing import sha256_file
 from .errors import SourceError
 from .readers import SUPPORTED
 from .settings import DEFAULT_SETTINGS
@@ -32,8 +33,8 @@ def same_file_in_corpus(path: Path, corpus_dir: Path) -> str | None:
         try:
             if f.path.stat().st_size != size:
                 continue
-            digest = digest or source_sha256(path)
-            if source_sha256(f.path) == digest:
+            digest = digest or sha256_file(path)
+            if sha256_file(f.path) == digest:
                 return f.source
         except OSError:
             continue

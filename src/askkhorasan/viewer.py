@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from .corpus import source_sha256
+from .hashing import sha256_file
 from .errors import AskKhorasanError
 from .readers import read_document
 from .types import DocumentRow, DocumentView, PassageRow
@@ -45,7 +45,7 @@ def document_view(corpus_dir: str | Path, documents: list[DocumentRow], passages
         raise AskKhorasanError(f"{source!r} is not a source of the index — run `askkhorasan build` if it was just added")
     path = Path(corpus_dir) / source
     try:
-        if doc.get("hash") and source_sha256(path) != doc["hash"]:
+        if doc.get("hash") and sha256_file(path) != doc["hash"]:
             raise AskKhorasanError(f"{source} changed since it was indexed — run `askkhorasan build` to see it again")
         text = _text(path)
     except OSError as exc:

@@ -11,7 +11,6 @@ from pathlib import Path
 import gradio as gr
 
 from .build import build_index
-from .corpus import max_bytes
 from .environment import set_defaults
 from .errors import AskKhorasanError
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy
@@ -19,7 +18,7 @@ from .index import Index, open_index
 from .question import prepare_question
 from .progress import ProgressBars
 from .readers import SUPPORTED
-from .render import answer_html, build_report_html, document_html, plural, sources_html
+from .render import answer_html, build_report_html, build_report_lines, document_html, sources_html
 from .settings import DEFAULT_SETTINGS, Settings
 from .status import index_status
 from .store import BuildLock
@@ -122,9 +121,8 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
 
     print(f"askkhorasan: {'updating' if st.exists else 'building'} the index of {corpus_dir} ...", file=sys.stderr)
     report = build_index(corpus_dir, index_dir, settings=settings, progress=ProgressBars.for_stream(sys.stderr))
-    print(f"askkhorasan: indexed {plural(report.passages, 'passage')} in {report.seconds:.1f}s", file=sys.stderr)
-    for failure in report.failed:
-        print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
+    for kind, line in build_report_lines(report):
+        print(f"askkhorasan: {line}" if kind == "summary" else f"askkhorasan: {kind}: {line}", file=sys.stderr)
 
 
 _adding = threading.Lock()
@@ -275,5 +273,5 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     if warning:
         print(warning, file=sys.stderr)
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, css=CSS, max_file_size=max_bytes(settings.max_source_mb), **launch
+        server_name=host, server_port=port, css=CSS, max_file_size=settings.max_source_bytes, **launch
     )

@@ -14,7 +14,7 @@ import numpy as np
 
 from askkhorasan import build_index
 from askkhorasan.embed import Embedder
-from askkhorasan.settings import Settings
+from askkhorasan.settings import MODEL_DIMENSION, Settings
 
 
 class RandomVectorEmbedder:
@@ -22,7 +22,7 @@ class RandomVectorEmbedder:
     own tokenizer; only `encode` gives random unit vectors instead of running the model."""
 
     name = "random-vectors"
-    dimension = 384
+    dimension = MODEL_DIMENSION
 
     def __init__(self):
         self.real = Embedder()

@@ -3,6 +3,7 @@
 import html
 import re
 import socket
+from html.parser import HTMLParser
 
 import pytest
 
@@ -33,6 +34,37 @@ def _tags(markup: str) -> set[str]:
     return set(re.findall(r"<\s*([a-zA-Z][\w-]*)", markup))
 
 
+class _Parsed(HTMLParser):
+    """What a browser's parser sees in the markup: every attribute, and the text shown."""
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.attributes: list[tuple[str, str, str]] = []
+        self.shown: list[str] = []
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+
+    def handle_data(self, data):
+        self.shown.append(data)
+
+
+OUR_ATTRIBUTES = {"class", "id", "type", "open", "href", "download"}
+
+
+def _unsafe_attributes(markup: str) -> list[tuple[str, str, str]]:
+    """Attributes the renderer never writes: event handlers, or links anywhere but our own anchors and download."""
+    bad = []
+    for tag, name, value in _Parsed(markup).attributes:
+        if name not in OUR_ATTRIBUTES and not name.startswith("data-"):
+            bad.append((tag, name, value))
+        elif name == "href" and not (value.startswith("#ak-cite-") or value.startswith("data:text/markdown;")):
+            bad.append((tag, name, value))
+    return bad
+
+
 OUR_TAGS = {"div", "p", "blockquote", "sup", "ol", "li", "span", "code", "h3", "details", "summary", "small", "a", "button", "q",
             "mark", "br", "strong", "table", "thead", "tbody", "tr", "th", "td"}
 
@@ -44,9 +76,19 @@ def test_rendered_html_holds_only_our_markup(text):
     for markup in (answer_html(_answer(text)), sources_html([{"source": text, "title": text, "date": text,
                                                               "publisher": text, "passages": 1}], text)):
         assert _tags(markup) <= OUR_TAGS, _tags(markup) - OUR_TAGS
-        assert "onerror=" not in markup.replace("onerror=&quot;", "") or "<img" not in markup
-        if "<" in text:
-            assert html.escape(text.split("\n")[0][:20]) in markup or not text.split("\n")[0][:20]
+        assert not _unsafe_attributes(markup)
+        first = text.split("\n")[0][:20].strip()
+        if first and "\r" not in first and "\0" not in first:
+            # The text comes back as text: shown to the reader, not taken as markup.
+            assert first in "".join(_Parsed(markup).shown)
+
+
+def test_the_attribute_check_catches_unescaped_payloads():
+    # The check above must be able to fail: markup that lets a payload through is caught.
+    assert _unsafe_attributes('<p><img src=x onerror="alert(1)"></p>')
+    assert _unsafe_attributes("<p><a href='javascript:alert(1)'>x</a></p>")
+    assert _unsafe_attributes('<div class="ak-quote">"><svg onload=alert(1)></div>')
+    assert not _unsafe_attributes(answer_html(_answer(PAYLOADS[1])))
 
 
 def test_payloads_appear_escaped():
