@@ -12,8 +12,6 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import gradio as gr  # noqa: E402
-
 from .build import build_index  # noqa: E402
 from .errors import AskKhorasanError  # noqa: E402
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy  # noqa: E402
@@ -130,6 +128,32 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
         print(f"askkhorasan: skipped {failure.reason}", file=sys.stderr)
 
 
+def warm_up(index_dir: Path) -> threading.Thread:
+    """Open the index and load both models in a thread, answering one question, so that the
+    first question asked in the app is not the one that waits for them. An error is left
+    for create_app to raise, in the main thread."""
+
+    def run():
+        try:
+            open_index(index_dir).ask(EXAMPLES[0])
+        except AskKhorasanError:
+            pass
+        except Exception:  # noqa: BLE001 — reported, and create_app meets it again
+            log.exception("warming up the models failed")
+
+    thread = threading.Thread(target=run, name="askkhorasan-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_gradio() -> None:
+    # gradio imports IPython (~1 s of CPU here) only for its notebook magic, which a server
+    # started from the command line never uses; without IPython it skips it.
+    if "IPython" not in sys.modules and "ipykernel" not in sys.modules:
+        sys.modules["IPython"] = None  # type: ignore[assignment]  # makes `import IPython` raise ImportError
+    import gradio  # noqa: F401
+
+
 _adding = threading.Lock()
 
 
@@ -151,6 +175,8 @@ def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy
 
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
                settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
+    import gradio as gr
+
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
@@ -270,6 +296,9 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     try:
         policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
         ensure_index(corpus_dir, index_dir, settings)
+        warming = warm_up(index_dir)
+        _import_gradio()  # meanwhile: loading the models is mostly native code, off the GIL
+        warming.join()
         app = create_app(index_dir, corpus_dir, settings, policy)
     except AskKhorasanError as exc:
         raise SystemExit(f"Error: {exc}") from None
