@@ -53,7 +53,7 @@ def trainable_state(model, frozen: int) -> dict:
 
 
 class AnswerModel:
-    """The loaded cross-encoder, on ONNX Runtime (or torch with ASKKHORASAN_BACKEND=torch).
+    """The loaded cross-encoder, on the embedder's backend: OpenVINO (bf16) or ONNX Runtime (fp32), or torch.
 
     The ONNX graph is exported once from the checked weights into the user's graph cache
     (graph_cache.py), keyed by the hash of the answer model's weights; answering with it
