@@ -1,17 +1,17 @@
-"""torch against ONNX Runtime, measured in one run on the same machine.
+"""torch against ONNX Runtime and OpenVINO, measured in one run on the same machine.
 
 Each backend is measured in its own processes (torch's and ONNX Runtime's thread pools
 would otherwise fight over the two cores and slow each other down):
   - cold `askkhorasan ask` on the bundled corpus, wall time of the whole command;
   - app start (`python app.py` on a built index) to the first answer through the API;
-  - query embedding p50 and warm `ask` p50 (200 SQuAD questions, both backends' processes
-    alive at once and taking turns 20 questions at a time);
+  - query embedding p50 and warm `ask` p50, wall and CPU time (200 SQuAD questions, every
+    backend's process alive at once, taking turns 20 questions at a time);
   - build throughput on the SQuAD 1.1 dev set's 2,067 paragraphs (skip with --no-full);
   - held-out figures: the seed questions (tests/data/seed_questions.jsonl) and the
     SQuAD sample's 400 questions, hit@1 and answer accuracy, for each backend;
-  - ONNX Runtime thread counts for one query and for a batch.
+  - thread counts (1 and 2) for one query and for a batch, on each graph backend.
 
-    python bench/bench_speed.py [--backends torch onnx onnx-int8] [--no-full] [--runs 5]
+    python bench/bench_speed.py [--backends torch onnx openvino onnx-int8] [--no-full] [--runs 5]
 
 Wall times on a shared machine depend on what else runs; CPU seconds are printed beside
 the cold command and the app start, as they do not.
@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 import squad  # noqa: E402
+
+from askkhorasan.embed import BACKENDS, INTERCHANGEABLE  # noqa: E402
 
 QUESTION = "Why is the group shrouded in secrecy?"
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
@@ -85,7 +87,7 @@ def worker(backend: str, work: Path, full: bool) -> dict:
         paragraphs = sum(len(a["paragraphs"]) for a in json.loads(squad.FULL.read_text())["data"])
         out["dev_build"] = {"seconds": report.seconds, "paragraphs": paragraphs, "passages": report.passages}
 
-    if backend.startswith("onnx"):
+    if backend != "torch":
         out["threads"] = thread_choice(embedder, [q["question"] for q in timed],
                                        [p["text"] for p in index.generation.passages][:512])
     return out
@@ -109,16 +111,18 @@ def latency_worker(backend: str, work: Path) -> None:
     for line in sys.stdin:
         if line.strip() != "go":
             break
-        embed, ask = [], []
+        embed, ask, embed_cpu, ask_cpu = [], [], [], []
         for q in questions[at: at + 20]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             embedder.encode_query(q)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             index.ask(q)
             embed.append(t1 - t0)
+            embed_cpu.append(c1 - c0)
             ask.append(time.perf_counter() - t1)
+            ask_cpu.append(time.process_time() - c1)
         at = (at + 20) % len(questions)
-        print(json.dumps({"embed": embed, "ask": ask}), flush=True)
+        print(json.dumps({"embed": embed, "ask": ask, "embed_cpu": embed_cpu, "ask_cpu": ask_cpu}), flush=True)
 
 
 def interleaved_latency(backends: list[str], work: Path, rounds: int = 10) -> dict:
@@ -128,42 +132,54 @@ def interleaved_latency(backends: list[str], work: Path, rounds: int = 10) -> di
     for b, p in procs.items():
         if p.stdout.readline().strip() != "ready":
             raise RuntimeError(f"the {b} latency worker did not start")
-    times = {b: {"embed": [], "ask": []} for b in backends}
+    times = {b: {"embed": [], "ask": [], "embed_cpu": [], "ask_cpu": []} for b in backends}
     for _ in range(rounds):
         for b, p in procs.items():
             p.stdin.write("go\n")
             p.stdin.flush()
             got = json.loads(p.stdout.readline())
-            times[b]["embed"] += got["embed"]
-            times[b]["ask"] += got["ask"]
+            for key in times[b]:
+                times[b][key] += got[key]
     for p in procs.values():
         p.stdin.close()
         p.wait(timeout=60)
-    return {b: {"query_embed_p50_ms": 1000 * p50(t["embed"]), "ask_p50_ms": 1000 * p50(t["ask"])}
+    return {b: {"query_embed_p50_ms": 1000 * p50(t["embed"]), "ask_p50_ms": 1000 * p50(t["ask"]),
+                "query_embed_cpu_p50_ms": 1000 * p50(t["embed_cpu"]), "ask_cpu_p50_ms": 1000 * p50(t["ask_cpu"])}
             for b, t in times.items()}
 
 
 def thread_choice(embedder, queries: list[str], texts: list[str]) -> dict:
-    """Query p50 and batch throughput of the same graph at 1 and 2 intra-op threads."""
-    from askkhorasan.onnx_model import _session
-
+    """Query p50 and batch throughput of the same graph at 1 and 2 threads."""
     result = {}
     for threads in (1, 2):
-        session = _session(embedder._runner.graph, threads)
-        names = {i.name for i in session.get_inputs()}
+        if embedder.backend == "openvino":
+            import openvino as ov
+
+            from askkhorasan.openvino_model import _compile
+
+            core = ov.Core()
+            request = _compile(core, core.read_model(str(embedder._runner.graph)), threads,
+                               embedder.precision).create_infer_request()
+            names = {i.get_any_name() for i in request.model_inputs}
+            run = request.infer
+        else:
+            from askkhorasan.onnx_model import _session
+
+            session = _session(embedder._runner.graph, threads)
+            names = {i.name for i in session.get_inputs()}
+            run = lambda feed, session=session: session.run(None, feed)  # noqa: E731
         feeds = [{k: v for k, v in embedder.tokenizer.batch([q]).items() if k in names} for q in queries]
         for f in feeds[:10]:
-            session.run(None, f)
+            run(f)
         times = []
         for f in feeds:
             t0 = time.perf_counter()
-            session.run(None, f)
+            run(f)
             times.append(time.perf_counter() - t0)
         order = sorted(texts, key=len, reverse=True)
         t0 = time.perf_counter()
         for lo in range(0, len(order), 64):
-            batch = {k: v for k, v in embedder.tokenizer.batch(order[lo: lo + 64]).items() if k in names}
-            session.run(None, batch)
+            run({k: v for k, v in embedder.tokenizer.batch(order[lo: lo + 64]).items() if k in names})
         result[threads] = {"query_p50_ms": 1000 * p50(times), "batch_per_s": len(order) / (time.perf_counter() - t0)}
     return result
 
@@ -224,13 +240,14 @@ def run_worker(backend: str, work: Path, full: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "openvino"])
     parser.add_argument("--runs", type=int, default=5, help="cold `ask` runs per backend")
     parser.add_argument("--no-full", action="store_true", help="skip the SQuAD dev set build")
     parser.add_argument("--worker")
     parser.add_argument("--latency-worker")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--save", type=Path, help="also write the measured figures here, as JSON")
     args = parser.parse_args()
     if args.latency_worker:
         latency_worker(args.latency_worker, args.work)
@@ -246,10 +263,10 @@ def main() -> None:
         results[b].update(figures)
 
     # Cold commands and app start on the bundled corpus, backends alternating so that the
-    # machine's load falls on each alike. fp32 vectors serve both torch and onnx.
+    # machine's load falls on each alike. One index of fp32 vectors serves torch, onnx and openvino.
     indexes = {}
     for b in args.backends:
-        precision = "int8" if b.endswith("int8") else "fp32"
+        precision = INTERCHANGEABLE[BACKENDS[b][1]]
         if precision not in indexes:
             indexes[precision] = work / f"bundled-{precision}"
             subprocess.run([sys.executable, "-m", "askkhorasan.cli", "build", "--corpus", str(ROOT / "corpus"),
@@ -269,6 +286,8 @@ def main() -> None:
         results[b]["app_first_answer_s"], results[b]["app_first_answer_cpu_s"] = min(app[b])
     print(f"machine: {os.cpu_count()} cores, load average over 5 min {load_before:.1f} at the start, "
           f"{os.getloadavg()[1]:.1f} at the end (other work on the machine slows every backend)")
+    if args.save:
+        args.save.write_text(json.dumps(results, indent=1, default=str))
     report(results, args.backends)
     shutil.rmtree(work, ignore_errors=True)
 
@@ -282,7 +301,9 @@ def report(results: dict, backends: list[str]) -> None:
         ("  the app's CPU time by then (s)", "app_first_answer_cpu_s", "{:.2f}"),
         ("model load, libraries imported (s)", "model_load_s", "{:.2f}"),
         ("query embedding p50 (ms)", "query_embed_p50_ms", "{:.2f}"),
+        ("  its CPU time (ms, p50)", "query_embed_cpu_p50_ms", "{:.2f}"),
         ("warm `ask` p50 (ms)", "ask_p50_ms", "{:.2f}"),
+        ("  its CPU time (ms, p50)", "ask_cpu_p50_ms", "{:.2f}"),
     ]
     print(f"{'':<42}" + "".join(f"{b:>12}" for b in backends) + ("   ratio to torch" if base else ""))
     for label, key, fmt in rows:

@@ -53,7 +53,7 @@ def trainable_state(model, frozen: int) -> dict:
 
 
 class AnswerModel:
-    """The loaded cross-encoder, on ONNX Runtime (or torch with ASKKHORASAN_BACKEND=torch).
+    """The loaded cross-encoder, on the embedder's backend: OpenVINO (bf16) or ONNX Runtime (fp32), or torch.
 
     The ONNX graph is exported once from the checked weights into the user's graph cache
     (graph_cache.py), keyed by the hash of the answer model's weights; answering with it
@@ -77,7 +77,8 @@ class AnswerModel:
         self.max_tokens = int(self.meta.get("max_pair_tokens", MAX_PAIR_TOKENS))
         self.backend = backend or default_backend()
         self._lock = threading.Lock()
-        if BACKENDS.get(self.backend, ("onnxruntime",))[0] == "torch":
+        library, precision = BACKENDS.get(self.backend, ("onnxruntime", "fp32"))
+        if library == "torch":
             import torch
 
             self._torch = torch
@@ -85,13 +86,15 @@ class AnswerModel:
             self.model = self.torch_module()
             self._run = self._run_torch
         else:
+            from .embed import _graph_runner
             from .graph_cache import cached_graph
-            from .onnx_model import OnnxModel
             from .wordpieces import WordPieces
 
-            # fp32 whatever the embedder's precision: the selection weights were fitted on these logits.
+            # The fp32 graph whatever the embedder's precision: the selection weights were fitted
+            # on its logits. OpenVINO computes it in bf16 (logits within 0.05, test_answer_model.py).
             graph, _ = cached_graph(self.torch_module, self.meta["weights_sha256"], "cross-encoder", "fp32")
-            self._onnx = OnnxModel(graph, WordPieces(self.base_dir, self.max_tokens))
+            self._onnx = _graph_runner("onnxruntime" if library != "openvino" else library, graph,
+                                       WordPieces(self.base_dir, self.max_tokens), precision)
             self._run = self._run_onnx
 
     def torch_module(self):
@@ -127,8 +130,11 @@ _shared_lock = threading.Lock()
 
 
 def shared_answer_model() -> AnswerModel:
+    """The process's one answer model, on the backend ASKKHORASAN_BACKEND names."""
+    from .embed import default_backend
+
     global _shared
     with _shared_lock:
-        if _shared is None:
+        if _shared is None or _shared.backend != default_backend():
             _shared = AnswerModel()
         return _shared

@@ -1,15 +1,18 @@
 """The bundled all-MiniLM-L6-v2: loading it offline, counting word pieces, embedding text.
 
-Two backends compute the same vectors (cosine >= 0.999 apart, tests/test_fast_backend.py):
-  - "onnx" (default): the model exported once to ONNX (graph_cache.py) and run on ONNX
-    Runtime; answering a question imports neither torch nor sentence-transformers.
-  - "torch": sentence-transformers, the reference the ONNX graph is checked against.
-"onnx-int8" is the same graph with int8 weights: faster, but its vectors drift (cosine
-about 0.99) and are not mixed with the others'. `ASKKHORASAN_BACKEND` chooses.
+Three backends compute the same vectors (cosine >= 0.999 apart, tests/test_fast_backend.py):
+  - "openvino" (default on a CPU that computes in bfloat16): the model exported once to
+    ONNX (graph_cache.py) and run by OpenVINO in bf16; fastest here.
+  - "onnx" (default elsewhere): the same graph on ONNX Runtime in fp32.
+  - "torch": sentence-transformers, the reference the graph is checked against.
+Answering a question on either graph backend imports neither torch nor sentence-transformers.
+"onnx-int8" is the graph with int8 weights: faster, but its vectors drift (cosine about 0.99)
+and are not mixed with the others'. `ASKKHORASAN_BACKEND` chooses.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -30,9 +33,29 @@ ProgressFn = Callable[[int, int], None]
 BACKENDS = {  # name: (library, precision of the vectors)
     "onnx": ("onnxruntime", "fp32"),
     "onnx-int8": ("onnxruntime", "int8"),
+    "openvino": ("openvino", "bf16"),
     "torch": ("torch", "fp32"),
 }
-DEFAULT_BACKEND = "onnx"
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16, read from /proc/cpuinfo (importing OpenVINO to ask costs more)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _openvino_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+# Without native bf16, OpenVINO computes in fp32, slower than ONNX Runtime here.
+DEFAULT_BACKEND = "openvino" if _cpu_has_bf16() and _openvino_installed() else "onnx"
 
 
 def default_backend() -> str:
@@ -81,6 +104,17 @@ class _TorchRunner:
                                      convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
 
+def _graph_runner(library: str, graph: Path, tokenizer, precision: str):
+    """An ONNX graph loaded on ONNX Runtime or OpenVINO: `.run(texts)` and `.graph`."""
+    if library == "openvino":
+        from .openvino_model import OpenVinoModel
+
+        return OpenVinoModel(graph, tokenizer, precision)
+    from .onnx_model import OnnxModel
+
+    return OnnxModel(graph, tokenizer)
+
+
 class Embedder:
     """One loaded model. Safe to share between threads."""
 
@@ -110,11 +144,12 @@ class Embedder:
             self._runner = _TorchRunner(self.model_dir)
         else:
             from .graph_cache import cached_graph
-            from .onnx_model import OnnxModel
 
-            graph, record = cached_graph(self.model_dir, self.weights_sha256, "embedder", self.precision)
+            # OpenVINO reads the fp32 graph and computes in bf16 itself.
+            graph_precision = "int8" if self.precision == "int8" else "fp32"
+            graph, record = cached_graph(self.model_dir, self.weights_sha256, "embedder", graph_precision)
             self.graph_sha256 = record["sha256"]
-            self._runner = OnnxModel(graph, self.tokenizer)
+            self._runner = _graph_runner(library, graph, self.tokenizer, self.precision)
 
     def describe(self) -> dict:
         """What made the vectors, for the index manifest; see `compatible`."""
@@ -150,11 +185,19 @@ class Embedder:
         return self._runner.run([text])[0]
 
 
+# Precisions whose vectors may be searched with each other's query vectors. bf16 vectors are
+# at cosine >= 0.99998 to fp32's, and an fp32 index searched with bf16 questions gives the
+# held-out figures of either alone (tests/test_fast_backend.py, bench/bench_speed.py);
+# int8's drift (cosine ~0.99) costs points, so it stays apart.
+INTERCHANGEABLE = {"fp32": "float", "bf16": "float", "int8": "int8"}
+
+
 def compatible(built_with: dict | None, precision: str) -> bool:
     """Whether vectors made as `built_with` (a manifest's "embedding") can be searched with
     query vectors of this precision. An index from before backends were recorded was made by
     torch in fp32."""
-    return (built_with or {}).get("precision", "fp32") == precision
+    made = (built_with or {}).get("precision", "fp32")
+    return INTERCHANGEABLE.get(made, made) == INTERCHANGEABLE.get(precision, precision)
 
 
 def default_precision() -> str:

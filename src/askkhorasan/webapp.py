@@ -7,8 +7,7 @@ import logging
 import sys
 import threading
 from pathlib import Path
-
-import gradio as gr
+from typing import TYPE_CHECKING
 
 from .build import build_index
 from .environment import set_defaults
@@ -25,6 +24,9 @@ from .store import BuildLock
 from .types import AddedFile, BuildReport
 from .upload import add_to_corpus
 from .viewer import document_view
+
+if TYPE_CHECKING:  # gradio is imported only to serve: importing it costs a second
+    import gradio as gr
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,32 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
         print(f"askkhorasan: {line}" if kind == "summary" else f"askkhorasan: {kind}: {line}", file=sys.stderr)
 
 
+def warm_up(index_dir: Path) -> threading.Thread:
+    """Open the index and load both models in a thread, answering one question, so that the
+    first question asked in the app is not the one that waits for them. An error is left
+    for create_app to raise, in the main thread."""
+
+    def run():
+        try:
+            open_index(index_dir).ask(EXAMPLES[0])
+        except AskKhorasanError:
+            pass
+        except Exception:  # noqa: BLE001 — reported, and create_app meets it again
+            log.exception("warming up the models failed")
+
+    thread = threading.Thread(target=run, name="askkhorasan-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_gradio() -> None:
+    # gradio imports IPython (~1 s of CPU here) only for its notebook magic, which a server
+    # started from the command line never uses; without IPython it skips it.
+    if "IPython" not in sys.modules and "ipykernel" not in sys.modules:
+        sys.modules["IPython"] = None  # type: ignore[assignment]  # makes `import IPython` raise ImportError
+    import gradio  # noqa: F401
+
+
 _adding = threading.Lock()
 
 
@@ -146,6 +174,8 @@ def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy
 
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
                settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
+    import gradio as gr
+
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
@@ -266,6 +296,9 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     try:
         policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
         ensure_index(corpus_dir, index_dir, settings)
+        warming = warm_up(index_dir)
+        _import_gradio()  # meanwhile: loading the models is mostly native code, off the GIL
+        warming.join()
         app = create_app(index_dir, corpus_dir, settings, policy)
     except AskKhorasanError as exc:
         raise SystemExit(f"Error: {exc}") from None
