@@ -6,7 +6,8 @@ would otherwise fight over the two cores and slow each other down):
   - app start (`python app.py` on a built index) to the first answer through the API;
   - query embedding p50 and warm `ask` p50, wall and CPU time (200 SQuAD questions, every
     backend's process alive at once, taking turns 20 questions at a time);
-  - build throughput on the SQuAD 1.1 dev set's 2,067 paragraphs (skip with --no-full);
+  - build throughput on the SQuAD 1.1 dev set's 2,067 paragraphs, wall and CPU time, each
+    build in a fresh process, backends taking turns round by round (skip with --no-full);
   - held-out figures: the seed questions (tests/data/seed_questions.jsonl) and the
     SQuAD sample's 400 questions, hit@1 and answer accuracy, for each backend;
   - thread counts (1 and 2) for one query and for a batch, on each graph backend.
@@ -79,13 +80,6 @@ def worker(backend: str, work: Path, full: bool) -> dict:
             shutil.copy(f, seed / "corpus" / f.name)
     ak.build_index(seed / "corpus", seed / "index", embedder=embedder)
     out["seed"] = evaluate_index(ak.Index(seed / "index", embedder=embedder), load_questions(SEED_QUESTIONS))
-
-    if full and squad.FULL.exists():
-        dev = work / "dev"
-        squad.write_corpus(squad.FULL, dev / "corpus")
-        report = ak.build_index(dev / "corpus", dev / "index", embedder=embedder)
-        paragraphs = sum(len(a["paragraphs"]) for a in json.loads(squad.FULL.read_text())["data"])
-        out["dev_build"] = {"seconds": report.seconds, "paragraphs": paragraphs, "passages": report.passages}
 
     if backend != "torch":
         out["threads"] = thread_choice(embedder, [q["question"] for q in timed],
@@ -231,6 +225,34 @@ def app_first_answer(backend: str, index_dir: Path) -> tuple[float, float]:
         proc.wait(timeout=30)
 
 
+def build_worker(backend: str, work: Path) -> dict:
+    """One build of the SQuAD dev set's paragraphs, model loaded first: wall and CPU seconds."""
+    import askkhorasan as ak
+    from askkhorasan.embed import Embedder
+
+    embedder = Embedder(backend=backend)
+    squad.write_corpus(squad.FULL, work / "corpus")
+    cpu = time.process_time()
+    report = ak.build_index(work / "corpus", work / "index", embedder=embedder)
+    paragraphs = sum(len(a["paragraphs"]) for a in json.loads(squad.FULL.read_text())["data"])
+    shutil.rmtree(work, ignore_errors=True)
+    return {"seconds": report.seconds, "cpu_seconds": time.process_time() - cpu,
+            "paragraphs": paragraphs, "passages": report.passages}
+
+
+def interleaved_builds(backends: list[str], work: Path, rounds: int) -> dict:
+    builds = {b: [] for b in backends}
+    for r in range(rounds):
+        for b in backends:
+            out = work / f"build-{b}-{r}.json"
+            subprocess.run([sys.executable, __file__, "--build-worker", b, "--work", str(work / f"build-{b}-{r}"),
+                            "--out", str(out)], env=env_for(b), check=True)
+            builds[b].append(json.loads(out.read_text()))
+    return {b: {"seconds": p50([x["seconds"] for x in runs]), "cpu_seconds": p50([x["cpu_seconds"] for x in runs]),
+                "paragraphs": runs[0]["paragraphs"], "passages": runs[0]["passages"], "runs": len(runs)}
+            for b, runs in builds.items()}
+
+
 def run_worker(backend: str, work: Path, full: bool) -> dict:
     out = work / f"{backend}.json"
     subprocess.run([sys.executable, __file__, "--worker", backend, "--work", str(work / backend),
@@ -243,6 +265,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "openvino"])
     parser.add_argument("--runs", type=int, default=5, help="cold `ask` runs per backend")
     parser.add_argument("--no-full", action="store_true", help="skip the SQuAD dev set build")
+    parser.add_argument("--build-rounds", type=int, default=2, help="SQuAD dev set builds per backend")
+    parser.add_argument("--build-worker")
     parser.add_argument("--worker")
     parser.add_argument("--latency-worker")
     parser.add_argument("--work", type=Path)
@@ -252,6 +276,9 @@ def main() -> None:
     if args.latency_worker:
         latency_worker(args.latency_worker, args.work)
         return
+    if args.build_worker:
+        args.out.write_text(json.dumps(build_worker(args.build_worker, args.work)))
+        return
     if args.worker:
         args.out.write_text(json.dumps(worker(args.worker, args.work, not args.no_full)))
         return
@@ -259,6 +286,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="askkhorasan-speed-"))
     load_before = os.getloadavg()[1]
     results = {b: run_worker(b, work, not args.no_full) for b in args.backends}
+    if not args.no_full and squad.FULL.exists():
+        for b, figures in interleaved_builds(args.backends, work, args.build_rounds).items():
+            results[b]["dev_build"] = figures
     for b, figures in interleaved_latency(args.backends, work).items():
         results[b].update(figures)
 
@@ -317,8 +347,14 @@ def report(results: dict, backends: list[str]) -> None:
         if base:
             line += "   " + " ".join(f"x{per_s[b] / per_s['torch']:.2f}" for b in backends if b != "torch")
         print(line)
-        print(f"{'  (seconds for the 2,067 paragraphs)':<42}"
+        runs = results[backends[0]]["dev_build"]["runs"]
+        print(f"{f'  (seconds for the 2,067 paragraphs, p50 of {runs})':<42}"
               + "".join(f"{results[b]['dev_build']['seconds']:>12.1f}" for b in backends))
+        line = f"{'  its CPU time (s)':<42}" + "".join(f"{results[b]['dev_build']['cpu_seconds']:>12.1f}" for b in backends)
+        if base:
+            line += "   " + " ".join(f"x{results[b]['dev_build']['cpu_seconds'] / base['dev_build']['cpu_seconds']:.2f}"
+                                     for b in backends if b != "torch")
+        print(line)
     print("\nheld-out figures (hit@1 / answer accuracy):")
     for name in ("seed", "squad_sample"):
         line = f"  {name:<40}"

@@ -208,3 +208,22 @@ def test_status_calls_an_index_from_another_backend_stale(seed_built, monkeypatc
     monkeypatch.setenv("ASKKHORASAN_BACKEND", "onnx-int8")
     status = index_status(seed_built.corpus, seed_built.index_dir)
     assert status.stale and "askkhorasan build" in status.problem
+
+
+def test_openvino_conversion_is_kept_and_checked(bf16, tmp_path):
+    """OpenVINO's converted graph is kept beside the ONNX graph; a damaged one is remade, never read."""
+    import shutil
+
+    from askkhorasan.openvino_model import IR_FILES, IR_RECORD, OpenVinoModel
+
+    graph = tmp_path / "model.onnx"
+    shutil.copy(bf16._runner.graph, graph)
+    text = ["Why is the group shrouded in secrecy?"]
+    expected = OpenVinoModel(graph, bf16.tokenizer).run(text)
+    assert (tmp_path / IR_RECORD).is_file() and all((tmp_path / name).is_file() for name in IR_FILES)
+    assert np.allclose(OpenVinoModel(graph, bf16.tokenizer).run(text), expected)  # read from the kept files
+    weights = tmp_path / IR_FILES[1]
+    size = weights.stat().st_size
+    weights.write_bytes(weights.read_bytes()[: size // 2])
+    assert np.allclose(OpenVinoModel(graph, bf16.tokenizer).run(text), expected)
+    assert weights.stat().st_size == size
