@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .graph_cache import file_sha256
+from .graph_cache import remembered_sha256
 from .onnx_model import QUERY_THREADS, batch_threads
 from .wordpieces import WordPieces
 
@@ -60,9 +60,9 @@ def _read(core, graph: Path):
     folder = graph.parent
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         record = json.loads((folder / IR_RECORD).read_text(encoding="utf-8"))
-        if record["openvino"] == ov.__version__ and record["onnx_sha256"] == file_sha256(graph) and all(
+        if record["openvino"] == ov.__version__ and record["onnx_sha256"] == remembered_sha256(graph) and all(
             (folder / name).stat().st_size == record["files"][name]["bytes"]
-            and file_sha256(folder / name) == record["files"][name]["sha256"] for name in IR_FILES
+            and remembered_sha256(folder / name) == record["files"][name]["sha256"] for name in IR_FILES
         ):
             return core.read_model(str(folder / IR_FILES[0]))
     model = core.read_model(str(graph))
@@ -73,8 +73,8 @@ def _read(core, graph: Path):
         (folder / IR_RECORD).unlink(missing_ok=True)
         for suffix, name in zip((".xml", ".bin"), IR_FILES):
             os.replace(tmp.with_suffix(suffix), folder / name)
-        record = {"openvino": ov.__version__, "onnx_sha256": file_sha256(graph),
-                  "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": file_sha256(folder / name)}
+        record = {"openvino": ov.__version__, "onnx_sha256": remembered_sha256(graph),
+                  "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": remembered_sha256(folder / name)}
                             for name in IR_FILES}}
         tmp_record = folder / f".{IR_RECORD}.{tag}"
         tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
