@@ -118,10 +118,12 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
         progress("write", 0, 1)
     docs = read.docs
     passages: list[dict] = []
+    packed: list[str] = []
     sentence_docs: list[str] = []
     for d in docs:
         offset = len(sentence_docs)
-        for p in d.passages:
+        for p, vector in zip(d.passages, d.passage_vectors):
+            packed.append(milvus_store.pack(vector, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]))
             p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + offset, sent_hi=p["sent_hi"] + offset)
             passages.append(p)
         sentence_docs.extend([d.document["hash"]] * len(d.sentence_spans))
@@ -139,7 +141,7 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
     manifest = new_manifest(settings, read.sources, counts, f"milvus {index_type}") | read.manifest_extra() | {
         "embedding": embedder.describe()}
     name = milvus_store.write_generation(
-        target, manifest=manifest, passages=passages, passage_vectors=pvec, terms=terms,
+        target, manifest=manifest, passages=passages, passage_vectors=pvec, packed=packed, terms=terms,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
         sentence_vectors=[d.sentence_vectors for d in docs], sentence_spans=spans, sentence_docs=sentence_docs,
         sentence_texts=[t or "" for t in sentence_texts],

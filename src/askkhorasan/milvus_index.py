@@ -18,11 +18,11 @@ import numpy as np
 from . import milvus_store
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
 from .answer_model import AnswerModel
-from .embed import Embedder, compatible, shared_embedder
+from .embed import Embedder, compatible, passage_vectors, shared_embedder
 from .errors import IndexIncompatibleError
 from .index import Index
 from .lexical import question_terms
-from .milvus_store import MilvusTarget, fetch, term_key
+from .milvus_store import MilvusTarget, fetch, term_key, unpack
 from .retrieve import Hit, fuse, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import Generation
@@ -141,29 +141,32 @@ class MilvusIndex(Index):
     def search(self, query: str, k: int = 5) -> list[Passage]:
         query, _ = self._question(query)
         vector = self.embedder.encode_query(query)
-        gen, _, hits = self._retrieve(self._loaded(), vector, query, max(1, int(k)))
-        return [to_passage(gen.passages[h.row], h.score) for h in hits]
+        hits, rows = self._hits(self._loaded(), vector, query, max(1, int(k)))
+        return [to_passage(rows[h.row], h.score) for h in hits]
 
     def candidates(self, question: str, k: int = 5) -> tuple[Generation, SentenceTable, list[Hit], list[Candidate]]:
         vector = self.embedder.encode_query(question)
-        gen, table, hits = self._retrieve(self._loaded(), vector, question, max(k, TOP_PASSAGES))
+        state = self._loaded()
+        hits, rows = self._hits(state, vector, question, max(k, TOP_PASSAGES))
+        gen, table, hits = self._rows(state, [(h, rows[h.row]) for h in hits], list(question_terms(question)))
         return gen, table, hits, score_candidates(gen, table, question, vector, hits)
 
     # ------------------------------------------------------------ retrieval
 
-    def _retrieve(self, state: _Loaded, vector: np.ndarray, query: str, k: int):
-        """The folder index's hybrid search (retrieve.hybrid_search) with Milvus doing the two searches."""
+    def _hits(self, state: _Loaded, vector: np.ndarray, query: str, k: int) -> tuple[list[Hit], dict[int, dict]]:
+        """retrieve.hybrid_search with Milvus doing the dense and BM25 searches: the best `k`
+        passages (Hit.row the passage id) and the rows of the passages scored."""
         c, names, n = self._client, state.names, state.passages
+        if n == 0 or k <= 0:
+            return [], {}
         m = min(max(self.settings.candidates, k), n)
         terms = list(question_terms(query))
-        if n == 0 or k <= 0:
-            return self._rows(state, [], {}, terms)
         found = c.search(names["p"], data=[vector.tolist()], anns_field="vec", limit=m, output_fields=["id"],
                          search_params={"metric_type": "IP", "params": {"nprobe": 32}})
         dense = {int(h["id"]): float(h["distance"]) for h in found[0]}
         lex: dict[int, float] = {}
+        text = " ".join(term_key(t) for t in terms)
         if terms:
-            text = " ".join(term_key(t) for t in terms)
             found = c.search(names["p"], data=[text], anns_field="sparse", limit=m, output_fields=["id"])
             lex = {int(h["id"]): abs(float(h["distance"])) for h in found[0]}  # Milvus Lite reports BM25 negated
         lex_max = max(lex.values(), default=0.0)
@@ -174,19 +177,39 @@ class MilvusIndex(Index):
                              filter=f"id in {unscored}", output_fields=["id"])
             lex.update({int(h["id"]): abs(float(h["distance"])) for h in found[0]})
         ids = list(dense) + missing
-        rows = {int(r["id"]): r for r in fetch(c, names["p"], ids, ["id", "row", "vec"])}
-        sentences = self._sentences(state, [rows[i]["row"] for i in ids])
+        fetched = {int(r["id"]): r for r in fetch(c, names["p"], ids, ["id", "row", "packed"])}
+        unpacked = self._packed(state, [fetched[i] for i in ids])
         hits = []
         for i in ids:
-            p = rows[i]["row"]
-            d = dense[i] if i in dense else float(np.asarray(rows[i]["vec"], dtype=np.float32) @ vector)
-            vecs = [sentences[s]["vec"] for s in range(p["sent_lo"], p["sent_hi"])]
-            sims = np.asarray(vecs, dtype=np.float32).reshape(-1, vector.shape[0]) @ vector
+            passage_vector, sentence_vectors = unpacked[i]
+            d = dense[i] if i in dense else float(passage_vector @ vector)
+            sims = sentence_vectors @ vector
             best = float(sims.max()) if sims.size else d
             hits.append(fuse(i, d, best, lex.get(i, 0.0) / lex_max if lex_max > 0 else 0.0, self.settings))
         hits.sort(key=lambda h: -h.score)
-        hits = hits[:k]
-        return self._rows(state, [(h, rows[h.row]["row"]) for h in hits], sentences, terms)
+        return hits[:k], {i: fetched[i]["row"] for i in ids}
+
+    def _packed(self, state: _Loaded, fetched: list[dict]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Each passage's vector and its sentences' vectors: packed in its row, or, for a
+        passage of too many sentences to pack, read from the sentences collection."""
+        out = {}
+        spill = []
+        for r in fetched:
+            if r["packed"]:
+                arr = unpack(r["packed"])
+                out[int(r["id"])] = arr[0], arr[1:]
+            else:
+                spill.append(r)
+        if spill:
+            wanted = [s for r in spill for s in range(r["row"]["sent_lo"], r["row"]["sent_hi"])]
+            vecs = {int(x["id"]): x for x in fetch(self._client, state.names["s"], wanted, ["id", "vec", "start", "end"])}
+            for r in spill:
+                p = r["row"]
+                sentence_vectors = np.array([vecs[s]["vec"] for s in range(p["sent_lo"], p["sent_hi"])], np.float32)
+                spans = [(vecs[s]["start"], vecs[s]["end"]) for s in range(p["sent_lo"], p["sent_hi"])]
+                local = dict(p, sent_lo=0, sent_hi=len(spans))
+                out[int(r["id"])] = passage_vectors([local], spans, sentence_vectors)[0], sentence_vectors
+        return out
 
     def _sentences(self, state: _Loaded, passages: list[dict]) -> dict[int, dict]:
         """Every sentence of the passages and the one on either side, by sentence id."""
@@ -195,9 +218,11 @@ class MilvusIndex(Index):
         rows = fetch(self._client, state.names["s"], wanted, ["id", "vec", "start", "end", "doc_hash", "text"])
         return {int(r["id"]): r for r in rows}
 
-    def _rows(self, state: _Loaded, hits: list[tuple[Hit, dict]], sentences: dict[int, dict], terms: list[str]):
-        """A generation of the hit passages alone, their sentences renumbered in order (with a gap
-        left where they are not adjacent, so a neighbour is always the next sentence of the text)."""
+    def _rows(self, state: _Loaded, hits: list[tuple[Hit, dict]], terms: list[str]):
+        """A generation of the hit passages alone, their sentences read by id and renumbered in
+        order (with a gap left where they are not adjacent, so a neighbour is always the next
+        sentence of the text)."""
+        sentences = self._sentences(state, [p for _, p in hits])
         order: list[int | None] = []
         for s in sorted(sentences):
             if order and order[-1] != s - 1:

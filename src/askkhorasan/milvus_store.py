@@ -1,7 +1,8 @@
 """An index in Milvus: the same generation as the index folder holds, as collections.
 
     <name>_<generation>_p   passages: id, dense vector, BM25 terms -> sparse vector (Milvus's BM25
-                            function), doc_hash, the passage row as JSON
+                            function), doc_hash, the passage row as JSON, and its vector and its
+                            sentences' vectors packed as base64 float32 (empty past PACK_LIMIT)
     <name>_<generation>_s   sentences: id (global sentence number), vector, start, end, doc_hash, text
     <name>_<generation>_t   term -> number of passages holding it (the answer stage's IDF)
     <name>_<generation>_m   the manifest (id 0) and one row per document (id 1...)
@@ -17,6 +18,7 @@ ASKKHORASAN_MILVUS_USER and ASKKHORASAN_MILVUS_PASSWORD, from the environment).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -40,6 +42,7 @@ DIM = 384
 BATCH = 2_000  # rows per insert: well under Milvus's 64 MB message limit at 384 floats a row
 FLAT_LIMIT = 50_000  # exact search up to here, like the folder's FAISS index; IVF past it
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, so both stores rank alike
+PACK_LIMIT = 30  # sentences whose vectors fit one VARCHAR (65,535 bytes) beside the passage's, in base64
 _PLAIN_TERM = re.compile(r"[a-z0-9]{1,40}")
 
 
@@ -171,6 +174,7 @@ def _schemas(c):
     p.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     p.add_field("doc_hash", DataType.VARCHAR, max_length=64)
     p.add_field("row", DataType.JSON)
+    p.add_field("packed", DataType.VARCHAR, max_length=65_535)
     p.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                             input_field_names=["terms"], output_field_names=["sparse"]))
     s = c.create_schema(auto_id=False)
@@ -208,7 +212,22 @@ def _index_params(c, kind: str, rows: int, lite: bool):
     return ip
 
 
+def pack(passage_vector: np.ndarray, sentence_vectors: np.ndarray) -> str:
+    """A passage's vector and its sentences', in one string: retrieval scores a hundred passages
+    by their best sentence, and one field read per passage is what keeps that fast (reading
+    sentence rows costs about 0.1 ms each in Milvus Lite)."""
+    if len(sentence_vectors) > PACK_LIMIT:
+        return ""
+    arr = np.vstack([passage_vector[None, :], sentence_vectors]).astype("<f4")
+    return base64.b64encode(arr.tobytes()).decode("ascii")
+
+
+def unpack(packed: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(packed), dtype="<f4").reshape(-1, DIM)
+
+
 def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dict], passage_vectors: np.ndarray,
+                     packed: list[str],
                      terms: list[list[str]], documents: list[dict], sentence_vectors: list[np.ndarray],
                      sentence_spans: np.ndarray, sentence_docs: list[str], sentence_texts: list[str]) -> str:
     """Write a complete generation into new collections, then point the alias at it. Returns its name."""
@@ -232,7 +251,7 @@ def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dic
     for lo in range(0, len(passages), BATCH):
         c.insert(names["p"], [
             {"id": i, "vec": passage_vectors[i].tolist(), "terms": " ".join(term_key(t) for t in terms[i]),
-             "doc_hash": passages[i]["doc_hash"], "row": passages[i]}
+             "doc_hash": passages[i]["doc_hash"], "row": passages[i], "packed": packed[i]}
             for i in range(lo, min(lo + BATCH, len(passages)))
         ])
     sid = 0
