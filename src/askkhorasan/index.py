@@ -100,6 +100,10 @@ class Index:
     def manifest(self) -> dict:
         return self.generation.manifest
 
+    def source_passages(self, source: str) -> list[dict]:
+        """The passages of one source (the source viewer's section and page)."""
+        return [p for p in self.generation.passages if p["source"] == source]
+
     def _question(self, text: str) -> tuple[str, str | None]:
         question, note = prepare_question(text)
         question, cut = self.embedder.fit_window(question)

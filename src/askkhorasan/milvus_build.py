@@ -6,7 +6,6 @@ complete, so a build that dies leaves the previous one serving."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -22,18 +21,10 @@ from .errors import AskKhorasanError
 from .lexical import tokenize
 from .milvus_store import MilvusTarget
 from .settings import DEFAULT_SETTINGS, Settings
-from .store import BuildLock, new_manifest
+from .store import new_manifest
 from .types import BuildReport, SourceFailure
 
 log = logging.getLogger(__name__)
-
-
-def _lock(target: MilvusTarget):
-    # Milvus Lite serves its file to one process; the lock keeps this process's threads (the
-    # app's uploads) to one build at a time. A server has no shared folder to lock.
-    if target.lite_path is None:
-        return contextlib.nullcontext()
-    return BuildLock(target.lite_path.with_name(f".{target.lite_path.name}.build"))
 
 
 def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder):
@@ -58,10 +49,9 @@ def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder):
 def _reuse(target: MilvusTarget, previous, doc_hash: str, source: str) -> _DocRows | None:
     collection, _, documents = previous
     meta = documents.get(doc_hash)
-    found = milvus_store.document_rows(target, collection, doc_hash) if meta else None
-    if found is None:
+    if meta is None:
         return None
-    rows, sentence_vectors, spans = found
+    rows, sentence_vectors, spans = milvus_store.document_rows(target, collection, meta)
     lo = min(p["sent_lo"] for p in rows)
     passages = [dict(p, source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo) for p in rows]
     spans = [tuple(map(int, s)) for s in spans]
@@ -89,7 +79,7 @@ def build_into_milvus(corpus_dir: str | Path, target: MilvusTarget, *, settings:
     skipped_links: list[str] = []
     files = discover(corpus_dir, skipped_links)
     embedder = embedder or shared_embedder()
-    with _lock(target):
+    with milvus_store.build_lock(target):
         previous = None if force else _previous(target, settings, embedder)
         old_sources: dict[str, str] = previous[1].get("sources", {}) if previous else {}
         if previous and _nothing_to_do(files, previous[1], previous[2], settings):
@@ -118,10 +108,12 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
         progress("write", 0, 1)
     docs = read.docs
     passages: list[dict] = []
+    documents: list[dict] = []
     packed: list[str] = []
     sentence_docs: list[str] = []
     for d in docs:
         offset = len(sentence_docs)
+        documents.append(d.document | {"passages": len(d.passages), "first_passage": len(passages)})
         for p, vector in zip(d.passages, d.passage_vectors):
             packed.append(milvus_store.pack(vector, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]))
             p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + offset, sent_hi=p["sent_hi"] + offset)
@@ -142,7 +134,7 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
         "embedding": embedder.describe()}
     name = milvus_store.write_generation(
         target, manifest=manifest, passages=passages, passage_vectors=pvec, packed=packed, terms=terms,
-        documents=[d.document | {"passages": len(d.passages)} for d in docs],
+        documents=documents,
         sentence_vectors=[d.sentence_vectors for d in docs], sentence_spans=spans, sentence_docs=sentence_docs,
         sentence_texts=[t or "" for t in sentence_texts],
     )

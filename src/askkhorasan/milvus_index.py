@@ -77,8 +77,8 @@ class MilvusIndex(Index):
         self.index_dir = target
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        self._client = milvus_store.client(target)
         state = self._read(milvus_store.current_collection(target))  # before the model: a missing index is reported at once
+        self._client = milvus_store.client(target)
         self.embedder = embedder or shared_embedder()
         self._check(state)
         self._state = state
@@ -128,15 +128,15 @@ class MilvusIndex(Index):
     def manifest(self) -> dict:
         return self._loaded().manifest
 
-    def passages_of(self, source: str, start: int) -> list[dict]:
-        """The passages of `source` that hold character `start` (the source viewer's section and page)."""
+    def source_passages(self, source: str) -> list[dict]:
+        """The passages of one source (the source viewer's section and page)."""
         state = self._loaded()
         doc = next((d for d in state.documents if d["source"] == source), None)
         if doc is None:
             return []
-        rows = self._client.query(
-            state.names["p"], filter=f'doc_hash == "{doc["hash"]}"', output_fields=["row"], limit=16_384)
-        return [dict(r["row"], source=source) for r in rows if r["row"]["start"] <= start < r["row"]["end"]]
+        first = doc["first_passage"]
+        rows = milvus_store.id_range(self._client, state.names["p"], first, first + doc["passages"], ["id", "row"])
+        return [dict(r["row"], source=source) for r in rows]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         query, _ = self._question(query)

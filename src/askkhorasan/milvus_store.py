@@ -19,6 +19,7 @@ ASKKHORASAN_MILVUS_USER and ASKKHORASAN_MILVUS_PASSWORD, from the environment).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -97,8 +98,11 @@ _clients: dict[str, object] = {}
 _clients_lock = threading.Lock()
 
 
-def client(target: MilvusTarget):
-    """One MilvusClient per address for the process (Milvus Lite serves a file to one process)."""
+def client(target: MilvusTarget, create: bool = True):
+    """One MilvusClient per address for the process (Milvus Lite serves a file to one process);
+    a Milvus Lite file is made only by a build (`create`)."""
+    if not create and target.lite_path is not None and not target.lite_path.exists():
+        raise IndexMissingError(f"no index at {target} — run `askkhorasan build --index {target}`")
     try:
         from pymilvus import MilvusClient
     except ImportError:
@@ -154,7 +158,7 @@ def collections(name: str, generation: str) -> dict[str, str]:
 
 def current_collection(target: MilvusTarget) -> str:
     """The passages collection the alias names now."""
-    c = client(target)
+    c = client(target, create=False)
     if target.name not in c.list_aliases().get("aliases", []):
         raise IndexMissingError(f"no index at {target} — run `askkhorasan build --index {target}`")
     return c.describe_alias(target.name)["collection_name"]
@@ -242,7 +246,10 @@ def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dic
     lite = target.lite_path is not None
     sizes = {"p": len(passages), "s": len(sentence_spans), "t": 0, "m": 0}
     for kind, coll in names.items():
-        c.create_collection(coll, schema=schemas[kind], index_params=_index_params(c, kind, sizes[kind], lite))
+        c.create_collection(coll, schema=schemas[kind])
+        # sync=False: pymilvus would otherwise poll each index every 0.5 s (through an RPC Milvus
+        # Lite lacks); load_collection below waits for them all at once.
+        c.create_index(coll, _index_params(c, kind, sizes[kind], lite), sync=False)
 
     df: dict[str, int] = {}
     for toks in terms:
@@ -308,20 +315,21 @@ def _prune(target: MilvusTarget, keep: set) -> None:
 
 def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> tuple[dict, list[dict]]:
     """The manifest and documents of the current generation (or of the one given)."""
-    c = client(target)
     coll = passages_collection or current_collection(target)
+    c = client(target)
     meta = coll[:-2] + "_m"
     try:
         for kind in "pstm":  # Milvus Lite forgets what was loaded when its file is reopened
             if c.get_load_state(coll[:-2] + "_" + kind)["state"].name != "Loaded":
                 c.load_collection(coll[:-2] + "_" + kind)
-        rows = _query_all(c, meta, "id >= 0", ["id", "data"])
+        rows = list(c.query(meta, filter="id == 0", output_fields=["id", "data"], limit=1))
+        manifest = rows[0]["data"] if rows else None
+        sources = int(manifest["counts"]["sources"]) if isinstance(manifest, dict) else 0
+        rows += id_range(c, meta, 1, 1 + sources, ["id", "data"])
     except Exception as exc:
         raise IndexCorruptError(f"cannot read the manifest of {target} ({meta}: {exc}) — {target.rebuild_hint()}") from None
-    rows.sort(key=lambda r: r["id"])
-    if not rows or rows[0]["id"] != 0 or not isinstance(rows[0]["data"], dict):
-        raise IndexCorruptError(f"{meta} holds no manifest — {target.rebuild_hint()}")
-    manifest = rows[0]["data"]
+    if not isinstance(manifest, dict) or len(rows) != 1 + sources:
+        raise IndexCorruptError(f"{meta} holds no complete manifest — {target.rebuild_hint()}")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexIncompatibleError(
@@ -330,17 +338,15 @@ def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> t
     return manifest, [r["data"] for r in rows[1:]]
 
 
-def _query_all(c, collection: str, filter: str, fields: list[str]) -> list[dict]:
-    it = c.query_iterator(collection, batch_size=1000, filter=filter, output_fields=fields)
+def id_range(c, collection: str, lo: int, hi: int, fields: list[str]) -> list[dict]:
+    """Rows with ids lo <= id < hi, in id order, read in pages by primary key (fast in Milvus
+    Lite, where a filter on any other field scans the collection)."""
     out = []
-    try:
-        while True:
-            page = it.next()
-            if not page:
-                return out
-            out.extend(page)
-    finally:
-        it.close()
+    for a in range(lo, hi, 10_000):
+        b = min(hi, a + 10_000)
+        out.extend(c.query(collection, filter=f"id >= {a} and id < {b}", output_fields=fields, limit=b - a))
+    out.sort(key=lambda r: r["id"])
+    return out
 
 
 def fetch(c, collection: str, ids: list[int], fields: list[str]) -> list[dict]:
@@ -353,21 +359,36 @@ def fetch(c, collection: str, ids: list[int], fields: list[str]) -> list[dict]:
     return rows
 
 
-def document_rows(target: MilvusTarget, collection: str, doc_hash: str) -> tuple[list[dict], np.ndarray, np.ndarray] | None:
-    """A source's passages (in id order), its sentence vectors and spans, from a generation; None when absent."""
+def document_rows(target: MilvusTarget, collection: str, document: dict) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """A source's passages (in id order), its sentence vectors and spans, from a generation."""
     c = client(target)
-    quoted = '"' + re.sub(r"[^0-9a-f]", "", doc_hash) + '"'
-    rows = _query_all(c, collection, f"doc_hash == {quoted}", ["id", "row"])
-    if not rows:
-        return None
-    rows.sort(key=lambda r: r["id"])
-    passages = [r["row"] for r in rows]
+    first, count = document["first_passage"], document["passages"]
+    passages = [r["row"] for r in id_range(c, collection, first, first + count, ["id", "row"])]
+    if len(passages) != count:
+        raise IndexCorruptError(f"{collection} lacks passages of {document['source']} — {target.rebuild_hint()}")
     lo = min(p["sent_lo"] for p in passages)
     hi = max(p["sent_hi"] for p in passages)
-    sents = sorted(fetch(c, collection[:-2] + "_s", list(range(lo, hi)), ["id", "vec", "start", "end"]),
-                   key=lambda r: r["id"])
+    sents = id_range(c, collection[:-2] + "_s", lo, hi, ["id", "vec", "start", "end"])
     if len(sents) != hi - lo:
-        raise IndexCorruptError(f"{collection[:-2]}_s lacks sentences of {passages[0]['source']} — {target.rebuild_hint()}")
+        raise IndexCorruptError(f"{collection[:-2]}_s lacks sentences of {document['source']} — {target.rebuild_hint()}")
     vectors = np.array([s["vec"] for s in sents], dtype=np.float32).reshape(-1, DIM)
     spans = np.array([(s["start"], s["end"]) for s in sents], dtype=np.int64).reshape(-1, 2)
     return passages, vectors, spans
+
+
+def location(index_dir):
+    """`index_dir` as the faces pass it on: a Milvus location kept as written, a folder as a Path."""
+    return index_dir if is_milvus(index_dir) else Path(index_dir)
+
+
+def build_lock(index_dir):
+    """The lock one build at a time holds, for a folder or a Milvus location."""
+    from .store import BuildLock
+
+    target = milvus_target(index_dir)
+    if target is None:
+        return BuildLock(Path(index_dir))
+    if target.lite_path is None:
+        # A server has no folder to lock: builds into one index are serialized by whoever runs them.
+        return contextlib.nullcontext()
+    return BuildLock(target.lite_path.with_name(f".{target.lite_path.name}.build"))

@@ -9,6 +9,7 @@ from .corpus import CorpusFile, discover
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
 from .settings import DEFAULT_SETTINGS, Settings
+from .milvus_store import location, milvus_target, read_meta
 from .store import read_manifest, load_generation
 from .types import IndexStatus, SourceStatus
 
@@ -46,11 +47,15 @@ def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float)
 def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
                  max_source_mb: float | None = None) -> IndexStatus:
     """The index against the corpus; `max_source_mb` defaults to the limit the index was built with."""
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     files = discover(corpus_dir) if corpus_dir.is_dir() else []
     try:
-        manifest = read_manifest(index_dir)
-        documents = {d["source"]: d for d in load_generation(index_dir).documents}
+        target = milvus_target(index_dir)
+        if target is not None:
+            manifest, docs = read_meta(target)
+        else:
+            manifest, docs = read_manifest(index_dir), load_generation(index_dir).documents
+        documents = {d["source"]: d for d in docs}
         if not compatible(manifest.get("embedding"), default_precision()):
             raise AskKhorasanError(
                 f"its vectors come from another embedding backend than {default_backend()} — "
