@@ -133,14 +133,17 @@ def client(target: MilvusTarget, create: bool = True):
         return c
 
 
-def close_clients() -> None:
+def release(target: MilvusTarget | str) -> None:
+    """Close this process's client of `target`, so that another process can open a Milvus Lite file."""
+    target = milvus_target(target)
     with _clients_lock:
-        for c in _clients.values():
-            try:
-                c.close()
-            except Exception:  # closing is best effort at exit
-                pass
-        _clients.clear()
+        c = _clients.pop(target.uri, None)
+    if c is not None:
+        c.close()
+    if target.lite_path is not None:  # closing the client leaves Milvus Lite's in-process server holding the file
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(str(target.lite_path))
 
 
 def term_key(term: str) -> str:
