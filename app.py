@@ -9,7 +9,7 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--corpus", default="corpus", help="folder of source files")
-    parser.add_argument("--index", default="index", help="folder the index lives in")
+    parser.add_argument("--index", default="index", help="folder the index lives in, or milvus-lite:FILE.db, or milvus://HOST:PORT")
     parser.add_argument("--max-source-mb", type=float, default=None,
                         help="skip (and refuse uploads of) sources larger than this (default 20)")
     parser.add_argument("--token-file", default=None, help="require the token in this file for uploads "

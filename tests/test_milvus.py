@@ -255,3 +255,42 @@ def test_the_cli_builds_asks_and_searches_a_milvus_lite_index(tmp_path, embedder
     finally:
         forget_open_indexes()
         release(location)
+
+
+@pytest.mark.slow
+def test_the_app_serves_a_milvus_lite_index(tmp_path, embedder):
+    from gradio_client import Client
+
+    from conftest import _free_port
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'app.db'}"
+    build_index(corpus, location, embedder=embedder)
+    local_passages = Index(location, embedder=embedder).source_passages(SEED.name)
+    release(location)
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--corpus", str(corpus),
+                             "--index", location], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        client = None
+        deadline = time.time() + 600
+        while client is None and time.time() < deadline:
+            assert proc.poll() is None, (tmp_path / "app.log").read_text()
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                time.sleep(1)
+        answer = client.predict("Why is the group shrouded in secrecy?", api_name="/ask")
+        assert answer["found"] and "shrouded the organization in secrecy" in answer["text"]
+        cite = answer["citations"][0]
+        view = client.predict(SEED.name, cite["start"], cite["end"], api_name="/document")
+        inside = [p for p in local_passages if p["start"] <= cite["start"] < p["end"]]
+        assert view["section"] == inside[0]["section"] and view["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
