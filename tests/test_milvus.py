@@ -167,6 +167,32 @@ def test_a_missing_milvus_index_is_reported_with_the_command_that_builds_it(tmp_
     assert not index_status(tmp_path, location).exists
 
 
+@pytest.mark.slow
+def test_a_damaged_milvus_index_is_refused_on_load_and_a_build_repairs_it(tmp_path, embedder):
+    from askkhorasan.errors import IndexCorruptError
+    from askkhorasan.milvus_store import client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'd.db'}"
+    target = milvus_target(location)
+    try:
+        build_index(corpus, location, embedder=embedder)
+        damaged = current_collection(target)
+        client(target).drop_collection(damaged[:-2] + "_s")  # the sentences of the serving generation
+        with pytest.raises(IndexCorruptError, match=f"askkhorasan build --index {location}"):
+            Index(location, embedder=embedder)
+        assert not index_status(corpus, location).exists
+
+        report = build_index(corpus, location, embedder=embedder)
+        assert report.added == (SEED.name,) and report.embedded_passages == report.passages  # nothing reused from it
+        assert current_collection(target) != damaged
+        assert "shrouded" in Index(location, embedder=embedder).ask("Why is the group shrouded in secrecy?").text
+    finally:
+        release(location)
+
+
 KILLED_BUILD = """
 import sys, time
 from askkhorasan import build_index, milvus_store
