@@ -8,7 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import (
-    BuildLock, Generation, choose_faiss_index, load_generation, new_manifest, read_jsonl, verify_generation,
+    BuildLock, Generation, faiss_index_from_blocks, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
 from .types import BuildReport, Document, SkippedText, SourceFailure
@@ -57,11 +57,15 @@ class _DocRows:
     """One source's contribution to the index."""
 
     document: dict
-    passages: list[dict]
-    passage_vectors: np.ndarray | None
+    passages: list[dict]  # sent_lo / sent_hi count from the source's first sentence
     sentence_spans: list[tuple[int, int]]
-    sentence_vectors: np.ndarray | None
+    sentence_vectors: np.ndarray | None  # None until embedded
     sentence_texts: list[str] = field(default_factory=list)
+
+    def passage_vector_blocks(self, size: int = 4096) -> Iterator[np.ndarray]:
+        """Passage vectors (means of their sentences'), a block at a time."""
+        for lo in range(0, len(self.passages), size):
+            yield passage_vectors(self.passages[lo : lo + size], self.sentence_spans, self.sentence_vectors)
 
 
 @dataclass
@@ -112,8 +116,7 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
         passages.append(p)
     spans = [tuple(map(int, s)) for s in gen.sentence_spans[lo:hi]]
     sentence_vectors = gen.sentence_vectors[lo:hi].copy()
-    vectors = passage_vectors(passages, spans, sentence_vectors)
-    return _DocRows({**meta, "source": source}, passages, vectors, spans, sentence_vectors)
+    return _DocRows({**meta, "source": source}, passages, spans, sentence_vectors)
 
 
 def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
@@ -133,7 +136,7 @@ def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings)
         "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
     }
     return _DocRows(
-        meta, passages, None, [(s.start, s.end) for s in sentences], None,
+        meta, passages, [(s.start, s.end) for s in sentences], None,
         sentence_texts=[doc.text[s.start : s.end] for s in sentences],
     )
 
@@ -171,9 +174,11 @@ def build_index(
         read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
         if not read.docs:
             raise read.nothing_to_index(corpus_dir, previous is not None)
-        fresh = [d for d in read.docs if d.passage_vectors is None]
+        fresh = [d for d in read.docs if d.sentence_vectors is None]
+        # Before embedding: BM25's build is the most memory-hungry step, and the vectors are not held yet.
+        lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in read.docs for p in d.passages)
         _embed_missing(read.docs, embedder, progress)
-        generation = _write(index_dir, read.docs, read.sources, settings, progress,
+        generation = _write(index_dir, read.docs, lexical, read.sources, settings, progress,
                             read.manifest_extra() | {"embedding": embedder.describe()})
     return read.report(corpus_dir, index_dir, old_sources, fresh, started, generation)
 
@@ -257,6 +262,7 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
             rows = reuse(doc_hash, cf.source) if reuse else None
             if rows is None:
                 rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
+            data = b""  # a large source's bytes must not outlive its reading
         except SourceError as exc:
             failed.append(SourceFailure(cf.source, printable(str(exc))))
             failed_hashes[cf.source] = doc_hash
@@ -313,22 +319,28 @@ def _nothing_to_do(
 
 def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress | None) -> None:
     """Embed the sentences of new sources; each passage's vector is the mean of its sentences'."""
-    todo = [d for d in docs if d.passage_vectors is None]
+    todo = [d for d in docs if d.sentence_vectors is None]
     texts = [t for d in todo for t in d.sentence_texts]
     vectors = embedder.encode(texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None)
     at = 0
     for d in todo:
         d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
         at += len(d.sentence_texts)
-        d.passage_vectors = passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors)
         d.sentence_texts = []
 
 
-def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Settings, progress, extra: dict) -> str:
+def _write(
+    index_dir: Path, docs: list[_DocRows], lexical: LexicalIndex, sources: dict, settings: Settings, progress,
+    extra: dict,
+) -> str:
     if progress:
         progress("write", 0, 1)
-    # Rows are renumbered in place and vectors handed on in parts: a copy of everything at
-    # once is what would set a large source's peak memory.
+    # Passage vectors are made a block at a time into FAISS and rows renumbered in place:
+    # a copy of everything at once is what would set a large source's peak memory.
+    faiss_index, faiss_type = faiss_index_from_blocks(
+        sum(len(d.passages) for d in docs), Embedder.dimension,
+        lambda: (block for d in docs for block in d.passage_vector_blocks()),
+    )
     passages: list[dict] = []
     n_spans = 0
     for d in docs:
@@ -339,16 +351,6 @@ def _write(index_dir: Path, docs: list[_DocRows], sources: dict, settings: Setti
     spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
     for d in docs:
         d.sentence_spans = []
-    dim = 384
-    if len(docs) == 1:
-        pvec = np.ascontiguousarray(docs[0].passage_vectors, dtype=np.float32)
-    else:
-        pvec = np.concatenate([d.passage_vectors for d in docs]) if docs else np.zeros((0, dim), np.float32)
-    for d in docs:
-        d.passage_vectors = None
-    faiss_index, faiss_type = choose_faiss_index(np.ascontiguousarray(pvec, dtype=np.float32))
-    del pvec
-    lexical = LexicalIndex.build([lexical_text(p["context"], p["text"]) for p in passages])
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
         index_dir,

@@ -8,8 +8,10 @@ A word is first brought to its dictionary form (simplemma: "fought" -> "fight", 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from pathlib import Path
+from typing import Iterable
 
 import bm25s
 import numpy as np
@@ -21,6 +23,7 @@ from .stopwords import ENGLISH_STOP_WORDS
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 _stemmer = Stemmer.Stemmer("english")
+_TOKENIZE_BATCH = 2_000
 
 # bm25s's own English list has 33 words and keeps "what", "which", "did", "about": the words
 # every question is made of. scikit-learn's list drops those; a few content words it also
@@ -61,11 +64,22 @@ class LexicalIndex:
         self.vocab = set(retriever.vocab_dict) if size else set()
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: Iterable[str]) -> "LexicalIndex":
+        """BM25 over the texts, tokenized a batch at a time: only one batch's terms are held as
+        strings, the rest as ids into one shared vocabulary (a 50 MB source's terms as strings
+        alone would take ~300 MB)."""
+        vocab: dict[str, int] = {}
+        ids: list[list[int]] = []
+        texts = iter(texts)
+        while batch := list(itertools.islice(texts, _TOKENIZE_BATCH)):
+            for terms in tokenize(batch):
+                ids.append([vocab.setdefault(t, len(vocab)) for t in terms])
         retriever = bm25s.BM25()
-        if texts:
-            retriever.index(tokenize(texts), show_progress=False)
-        return cls(retriever, len(texts))
+        if ids:
+            vocab = vocab or {"": 0}  # texts of stop words only: bm25s cannot index an empty vocabulary
+            with np.errstate(invalid="ignore", divide="ignore"):  # every text empty: average length 0
+                retriever.index((ids, vocab), show_progress=False)
+        return cls(retriever, len(ids))
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)

@@ -55,8 +55,7 @@ def _reuse(target: MilvusTarget, previous, doc_hash: str, source: str) -> _DocRo
     lo = min(p["sent_lo"] for p in rows)
     passages = [dict(p, source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo) for p in rows]
     spans = [tuple(map(int, s)) for s in spans]
-    return _DocRows({**meta, "source": source}, passages, passage_vectors(passages, spans, sentence_vectors),
-                    spans, sentence_vectors)
+    return _DocRows({**meta, "source": source}, passages, spans, sentence_vectors)
 
 
 def _nothing_to_do(files, manifest: dict, documents: dict, settings: Settings) -> bool:
@@ -96,7 +95,7 @@ def build_into_milvus(corpus_dir: str | Path, target: MilvusTarget, *, settings:
         read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
         if not read.docs:
             raise read.nothing_to_index(corpus_dir, previous is not None)
-        fresh = [d for d in read.docs if d.passage_vectors is None]
+        fresh = [d for d in read.docs if d.sentence_vectors is None]
         _embed_missing(read.docs, embedder, progress)
         generation = _write(target, read, settings, progress, embedder)
     return read.report(corpus_dir, target, old_sources, fresh, started, generation)
@@ -110,11 +109,13 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
     passages: list[dict] = []
     documents: list[dict] = []
     packed: list[str] = []
+    vectors: list[np.ndarray] = []
     sentence_docs: list[str] = []
     for d in docs:
+        vectors.append(passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors))
         offset = len(sentence_docs)
         documents.append(d.document | {"passages": len(d.passages), "first_passage": len(passages)})
-        for p, vector in zip(d.passages, d.passage_vectors):
+        for p, vector in zip(d.passages, vectors[-1]):
             packed.append(milvus_store.pack(vector, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]))
             p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + offset, sent_hi=p["sent_hi"] + offset)
             passages.append(p)
@@ -126,7 +127,7 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
             if sentence_texts[sid] is None:
                 start, end = spans[sid]
                 sentence_texts[sid] = p["text"][start - p["start"] : end - p["start"]]
-    pvec = np.concatenate([d.passage_vectors for d in docs]).astype(np.float32)
+    pvec = np.concatenate(vectors).astype(np.float32)
     terms = tokenize([lexical_text(p["context"], p["text"]) for p in passages]) if passages else []
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     index_type = "FLAT" if len(passages) <= milvus_store.FLAT_LIMIT else ("IVF_FLAT" if target.lite_path else "HNSW")

@@ -28,6 +28,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable, Iterator
 from pathlib import Path
 
 import faiss
@@ -345,7 +346,15 @@ FLAT_LIMIT = 50_000  # exact search up to here (about 2.5 ms a query); IVF past 
 
 def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
     """Exact inner product (cosine: the vectors are normalized) for a small corpus; IVF past FLAT_LIMIT."""
-    n, dim = vectors.shape
+    return faiss_index_from_blocks(len(vectors), vectors.shape[1], lambda: iter([vectors]))
+
+
+def faiss_index_from_blocks(
+    n: int, dim: int, blocks: Callable[[], Iterator[np.ndarray]]
+) -> tuple[faiss.Index, str]:
+    """`choose_faiss_index` for vectors made a block at a time by `blocks()`, which is called once
+    for the sample IVF trains on and once to add them: they are never all in memory besides
+    FAISS's own copy."""
     if n <= FLAT_LIMIT:
         index = faiss.IndexFlatIP(dim)
         spec = "Flat"
@@ -353,10 +362,22 @@ def choose_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
         nlist = int(4 * np.sqrt(n))
         spec = f"IVF{nlist},Flat"
         index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)]
+        picked = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
+        sample = np.empty((len(picked), dim), dtype=np.float32)
+        at = 0
+        for block in blocks():
+            inside = (picked >= at) & (picked < at + len(block))
+            sample[inside] = block[picked[inside] - at]
+            at += len(block)
         index.train(sample)
-    if n:
-        index.add(vectors)
+        del sample
+    added = 0
+    for block in blocks():
+        if len(block):
+            index.add(np.ascontiguousarray(block, dtype=np.float32))
+            added += len(block)
+    if added != n:
+        raise ValueError(f"{added} vectors were made for an index of {n}")
     tune_faiss_index(index)
     return index, spec
 

@@ -1,8 +1,8 @@
 """Build one corpus in this process and print its peak RSS: run as a subprocess by test_bounded_memory.
 
-The model's tokenizer is real (it is where whole-document batches blew up); embedding is replaced
-by fixed random vectors, since the model's memory is bounded by its batch and its time is the
-per-source size limit's business, not this test's.
+The product's embedder is loaded and its tokenizer counts every piece (it is where whole-document
+batches blew up); only the embedding itself is replaced by random vectors, since the model's
+memory is bounded by its batch and its time is the per-source size limit's business, not this test's.
 """
 
 import json
@@ -13,28 +13,27 @@ import time
 import numpy as np
 
 from askkhorasan import build_index
-from askkhorasan.embed import bundled_model_path
+from askkhorasan.embed import Embedder
 from askkhorasan.settings import Settings
 
 
-class TokenizerOnlyEmbedder:
-    name = "tokenizer-only"
+class RandomVectorEmbedder:
+    """The product's embedder, loaded (its model's memory counts), counting word pieces with its
+    own tokenizer; only `encode` gives random unit vectors instead of running the model."""
+
+    name = "random-vectors"
     dimension = 384
 
     def __init__(self):
-        from transformers import AutoTokenizer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()), local_files_only=True)
-
-    backend, precision = "onnx", "fp32"
+        self.real = Embedder()
+        self.real.encode_query("load the model")
+        self.backend, self.precision = self.real.backend, self.real.precision
 
     def describe(self) -> dict:
-        return {"backend": self.backend, "library": "onnxruntime", "precision": self.precision, "graph_sha256": None}
+        return self.real.describe()
 
     def count_tokens(self, texts):
-        if not texts:
-            return []
-        return [len(i) for i in self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]]
+        return self.real.count_tokens(texts)
 
     def encode(self, texts, batch_size=64, progress=None):
         rng = np.random.default_rng(len(texts))
@@ -47,8 +46,8 @@ class TokenizerOnlyEmbedder:
 
 if __name__ == "__main__":
     corpus, index, max_mb = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    embedder = TokenizerOnlyEmbedder()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # torch, transformers and the tokenizer
+    embedder = RandomVectorEmbedder()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the model, its tokenizer and the libraries
     started = time.perf_counter()
     report = build_index(corpus, index, embedder=embedder, settings=Settings(max_source_mb=max_mb))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -133,3 +133,15 @@ def test_prose_with_numbers_hashes_and_urls_is_not_taken_for_encoded_data():
     ]
     for text in kept:
         assert strip_junk(text) == (text, 0, 0), text
+
+
+def test_a_corpus_of_stop_words_only_builds_and_answers_nothing(tmp_path, embedder):
+    # bm25s cannot index an empty vocabulary: this build used to die in the lexical index.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "the.txt").write_text("And so it was. Then there was the other.\n\nIt is what it is.\n")
+    report = build_index(corpus, tmp_path / "index", embedder=embedder)
+    assert report.passages >= 1 and not report.failed
+    index = Index(tmp_path / "index", embedder=embedder)
+    assert index.ask("Who leads ISKP?").found is False
+    assert index.search("Who leads ISKP?", k=1)  # dense search still ranks the one passage
