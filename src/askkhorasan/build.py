@@ -17,6 +17,7 @@ from .embed import Embedder, compatible, default_precision, passage_vectors, sha
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .hashing import sha256_bytes
 from .lexical import LexicalIndex
+from .milvus_store import is_milvus, milvus_target
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
@@ -139,6 +140,11 @@ def build_index(
     """Index every readable source in `corpus_dir` into `index_dir`; see BuildReport."""
     started = time.perf_counter()
     settings = settings or DEFAULT_SETTINGS
+    if is_milvus(index_dir):  # milvus-lite:PATH or milvus://HOST:PORT
+        from .milvus_build import build_into_milvus
+
+        return build_into_milvus(corpus_dir, milvus_target(index_dir), settings=settings, progress=progress,
+                                 embedder=embedder, force=force)
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     skipped_links: list[str] = []
     files = discover(corpus_dir, skipped_links)
@@ -151,99 +157,123 @@ def build_index(
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings, embedder)
         old_sources: dict[str, str] = previous.sources if previous else {}
-
-        docs: list[_DocRows] = []
-        failed: list[SourceFailure] = []
-        duplicates: list[tuple[str, str]] = []
-        warnings: list[str] = list(skipped_links)
-        left_out: list[SkippedText] = []
-        seen: dict[str, str] = {}
-        failed_hashes: dict[str, str | None] = {}
-        failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
-        file_stats: dict[str, list[int]] = {}  # [bytes, mtime_ns] of each file hashed: `status` trusts the hash while they hold
-        sources: dict[str, str] = {}
-        for n, cf in enumerate(files, 1):
-            if progress:
-                progress("read", n, len(files))
-            doc_hash = None
-            try:
-                st = cf.path.stat()
-                size = st.st_size
-                reason = too_large(printable(cf.source), size, settings.max_source_mb)
-                if reason:
-                    failed_sizes[cf.source] = size
-                    raise SourceError(reason)
-                try:
-                    data = read_source(cf, corpus_dir, settings.max_source_bytes)
-                except OversizeError as exc:  # it grew since it was measured
-                    failed_sizes[cf.source] = exc.size
-                    raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = sha256_bytes(data)
-                file_stats[cf.source] = [size, st.st_mtime_ns]
-                if cf.path.suffix.lower() not in SUPPORTED:
-                    raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
-                if doc_hash in seen:
-                    duplicates.append((cf.source, seen[doc_hash]))
-                    continue
-                rows = _reuse(previous, doc_hash, cf.source) if previous else None
-                if rows is None:
-                    rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
-                data = b""  # a large source's bytes must not outlive its reading
-            except SourceError as exc:
-                failed.append(SourceFailure(cf.source, printable(str(exc))))
-                failed_hashes[cf.source] = doc_hash
-                log.info("skipped %s", printable(str(exc)))  # the report carries it; the faces print it once
-                continue
-            except OSError as exc:
-                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: cannot read the file ({exc.strerror or exc})"))
-                continue
-            except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
-                log.exception("reading %s failed", printable(cf.source))
-                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: could not be read ({type(exc).__name__}: {exc})"))
-                failed_hashes[cf.source] = doc_hash
-                continue
-            seen[doc_hash] = cf.source
-            sources[cf.source] = doc_hash
-            warnings.extend(printable(w) for w in rows.document.get("warnings", []))
-            left_out.extend(SkippedText(cf.source, **k) for k in rows.document.get("skipped", []))
-            docs.append(rows)
-
-        if not docs:
-            reasons = "; ".join(f.reason for f in failed) or "it holds no files"
-            raise CorpusError(
-                f"nothing to index in {corpus_dir}: {reasons} — add .txt, .md, .pdf or .html files"
-                + (" (the previous index is untouched)" if previous else "")
-            )
-        fresh = [d for d in docs if d.sentence_vectors is None]
+        reuse = (lambda doc_hash, source: _reuse(previous, doc_hash, source)) if previous else None
+        read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
+        if not read.docs:
+            raise read.nothing_to_index(corpus_dir, previous is not None)
+        fresh = [d for d in read.docs if d.sentence_vectors is None]
         # Before embedding: BM25's build is the most memory-hungry step, and the vectors are not held yet.
-        lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in docs for p in d.passages)
-        _embed_missing(docs, embedder, progress)
-        extra = {
-            "failed": {
-                f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason}
-                | ({"bytes": failed_sizes[f.source]} if f.source in failed_sizes else {})
-                for f in failed
-            },
-            "duplicates": {dup: original for dup, original in duplicates},
-            "file_stats": file_stats,
-        }
-        generation = _write(
-            index_dir, docs, lexical, sources, settings, progress, extra | {"embedding": embedder.describe()}
+        lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in read.docs for p in d.passages)
+        _embed_missing(read.docs, embedder, progress)
+        generation = _write(index_dir, read.docs, lexical, read.sources, settings, progress,
+                            read.manifest_extra() | {"embedding": embedder.describe()})
+    return read.report(corpus_dir, index_dir, old_sources, fresh, started, generation)
+
+
+@dataclass
+class SourcesRead:
+    """What a build read from the corpus: each source's rows (reused or to embed) and what it skipped."""
+
+    docs: list[_DocRows] = field(default_factory=list)
+    failed: list[SourceFailure] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    left_out: list[SkippedText] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    failed_hashes: dict[str, str | None] = field(default_factory=dict)
+    failed_sizes: dict[str, int] = field(default_factory=dict)  # skipped for their size, so never read or hashed
+    # [bytes, mtime_ns] of each file hashed: `status` trusts the hash while they hold
+    file_stats: dict[str, list[int]] = field(default_factory=dict)
+
+    def nothing_to_index(self, corpus_dir: Path, had_index: bool) -> CorpusError:
+        reasons = "; ".join(f.reason for f in self.failed) or "it holds no files"
+        return CorpusError(
+            f"nothing to index in {corpus_dir}: {reasons} — add .txt, .md, .pdf or .html files"
+            + (" (the previous index is untouched)" if had_index else "")
         )
 
-    added = tuple(s for s in sources if s not in old_sources)
-    updated = tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s])
-    unchanged = tuple(s for s in sources if old_sources.get(s) == sources[s])
-    removed = tuple(s for s in old_sources if s not in sources)
-    return BuildReport(
-        corpus_dir=str(corpus_dir), index_dir=str(index_dir),
-        added=added, updated=updated, removed=removed, unchanged=unchanged,
-        failed=tuple(failed), duplicates=tuple(duplicates), warnings=tuple(warnings),
-        skipped=tuple(left_out),
-        passages=sum(len(d.passages) for d in docs),
-        embedded_passages=sum(len(d.passages) for d in fresh),
-        seconds=round(time.perf_counter() - started, 3), generation=generation,
-    )
+    def manifest_extra(self) -> dict:
+        return {
+            "failed": {
+                f.source: {"sha256": self.failed_hashes.get(f.source), "reason": f.reason}
+                | ({"bytes": self.failed_sizes[f.source]} if f.source in self.failed_sizes else {})
+                for f in self.failed
+            },
+            "duplicates": {dup: original for dup, original in self.duplicates},
+            "file_stats": self.file_stats,
+        }
+
+    def report(self, corpus_dir, index_dir, old_sources: dict[str, str], fresh: list[_DocRows],
+               started: float, generation: str) -> BuildReport:
+        sources = self.sources
+        return BuildReport(
+            corpus_dir=str(corpus_dir), index_dir=str(index_dir),
+            added=tuple(s for s in sources if s not in old_sources),
+            updated=tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s]),
+            removed=tuple(s for s in old_sources if s not in sources),
+            unchanged=tuple(s for s in sources if old_sources.get(s) == sources[s]),
+            failed=tuple(self.failed), duplicates=tuple(self.duplicates), warnings=tuple(self.warnings),
+            skipped=tuple(self.left_out),
+            passages=sum(len(d.passages) for d in self.docs),
+            embedded_passages=sum(len(d.passages) for d in fresh),
+            seconds=round(time.perf_counter() - started, 3), generation=generation,
+        )
+
+
+def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, embedder: Embedder,
+                reuse: Callable[[str, str], _DocRows | None] | None, progress: Progress | None,
+                skipped_links: list[str]) -> SourcesRead:
+    """Read every file: its rows from `reuse(doc_hash, source)` when the index holds them, else
+    chunked (and left for embedding); unreadable ones reported, not fatal."""
+    read = SourcesRead(warnings=list(skipped_links))
+    seen: dict[str, str] = {}
+    failed, failed_hashes, failed_sizes = read.failed, read.failed_hashes, read.failed_sizes
+    for n, cf in enumerate(files, 1):
+        if progress:
+            progress("read", n, len(files))
+        doc_hash = None
+        try:
+            st = cf.path.stat()
+            size = st.st_size
+            reason = too_large(printable(cf.source), size, settings.max_source_mb)
+            if reason:
+                failed_sizes[cf.source] = size
+                raise SourceError(reason)
+            try:
+                data = read_source(cf, corpus_dir, settings.max_source_bytes)
+            except OversizeError as exc:  # it grew since it was measured
+                failed_sizes[cf.source] = exc.size
+                raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
+            doc_hash = sha256_bytes(data)
+            read.file_stats[cf.source] = [size, st.st_mtime_ns]
+            if cf.path.suffix.lower() not in SUPPORTED:
+                raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
+            if doc_hash in seen:
+                read.duplicates.append((cf.source, seen[doc_hash]))
+                continue
+            rows = reuse(doc_hash, cf.source) if reuse else None
+            if rows is None:
+                rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
+            data = b""  # a large source's bytes must not outlive its reading
+        except SourceError as exc:
+            failed.append(SourceFailure(cf.source, printable(str(exc))))
+            failed_hashes[cf.source] = doc_hash
+            log.info("skipped %s", printable(str(exc)))  # the report carries it; the faces print it once
+            continue
+        except OSError as exc:
+            failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: cannot read the file ({exc.strerror or exc})"))
+            continue
+        except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
+            log.exception("reading %s failed", printable(cf.source))
+            failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: could not be read ({type(exc).__name__}: {exc})"))
+            failed_hashes[cf.source] = doc_hash
+            continue
+        seen[doc_hash] = cf.source
+        read.sources[cf.source] = doc_hash
+        read.warnings.extend(printable(w) for w in rows.document.get("warnings", []))
+        read.left_out.extend(SkippedText(cf.source, **k) for k in rows.document.get("skipped", []))
+        read.docs.append(rows)
+    return read
 
 
 def _nothing_to_do(

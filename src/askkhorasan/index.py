@@ -10,6 +10,7 @@ from pathlib import Path
 from .embed import Embedder, compatible, shared_embedder
 from .errors import IndexIncompatibleError
 from .lexical import LexicalIndex
+from .milvus_store import is_milvus, milvus_target
 from .question import CUT_NOTE, prepare_question
 from . import rerank
 from .abstain import answerable_probability
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 
 class Index:
     """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself."""
+
+    def __new__(cls, index_dir: str | Path = "index", *args, **kwargs):
+        if cls is Index and is_milvus(index_dir):  # milvus-lite:PATH or milvus://HOST:PORT
+            from .milvus_index import MilvusIndex
+
+            return MilvusIndex(index_dir, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None,
                  settings: Settings | None = None, answer_model: AnswerModel | None = None):
@@ -92,6 +100,10 @@ class Index:
     def manifest(self) -> dict:
         return self.generation.manifest
 
+    def source_passages(self, source: str) -> list[dict]:
+        """The passages of one source (the source viewer's section and page)."""
+        return [p for p in self.generation.passages if p["source"] == source]
+
     def _question(self, text: str) -> tuple[str, str | None]:
         question, note = prepare_question(text)
         question, cut = self.embedder.fit_window(question)
@@ -133,12 +145,19 @@ class Index:
         return answer
 
 
-_open: dict[Path, Index] = {}
+_open: dict[Path | str, Index] = {}
 _open_lock = threading.Lock()
 
 
 def open_index(index_dir: str | Path = "index") -> Index:
     """The process's Index for a folder, loaded on first use and reused after."""
+    target = milvus_target(index_dir)
+    if target is not None:
+        with _open_lock:
+            index = _open.get(target.location)
+            if index is None:
+                index = _open[target.location] = Index(target.location)
+            return index
     key = Path(index_dir).resolve()
     with _open_lock:
         index = _open.get(key)

@@ -21,7 +21,7 @@ from .readers import SUPPORTED
 from .render import answer_html, build_report_html, build_report_lines, document_html, sources_html
 from .settings import DEFAULT_SETTINGS, Settings
 from .status import index_status
-from .store import BuildLock
+from .milvus_store import build_lock, location
 from .types import AddedFile, BuildReport
 from .upload import add_to_corpus
 from .viewer import document_view
@@ -136,7 +136,7 @@ def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy
     upload before anything is copied, so a refused upload leaves no file behind. Files already
     in the corpus are not copied again; when nothing was copied, nothing is built (report None)."""
     policy.check(token)
-    with _adding, BuildLock(index_dir):
+    with _adding, build_lock(index_dir):
         added = [add_to_corpus(f, corpus_dir, max_source_mb=settings.max_source_mb) for f in files]
         if not any(a.copied for a in added):
             return None, added
@@ -146,7 +146,7 @@ def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy
 
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
                settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
-    index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
+    index_dir, corpus_dir = location(index_dir), Path(corpus_dir)
     index: Index = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
 
@@ -168,8 +168,8 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             raise fail(exc) from None
 
     def view(source: str, start: int, end: int, window_start: int | None = None, window_end: int | None = None):
-        gen = index.generation
-        return document_view(corpus_dir, gen.documents, gen.passages, source, start, end, window_start, window_end)
+        return document_view(corpus_dir, index.documents, index.source_passages(source), source, start, end,
+                             window_start, window_end)
 
     def viewer_html(request: str) -> str:
         try:
@@ -261,7 +261,7 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
           host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None,
           token_file: str | Path | None = None, allow_uploads_without_token: bool = False, **launch) -> None:
     set_defaults()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     try:
         policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
