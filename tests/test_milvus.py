@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ pytest.importorskip("pymilvus", reason="Milvus support: pip install 'askkhorasan
 from askkhorasan import Index, build_index  # noqa: E402
 from askkhorasan.errors import AskKhorasanError, IndexMissingError  # noqa: E402
 from askkhorasan.evaluate import load_questions  # noqa: E402
-from askkhorasan.milvus_store import current_collection, milvus_target, release  # noqa: E402
+from askkhorasan.milvus_store import current_collection, dense_index_record, milvus_target, release  # noqa: E402
 from askkhorasan.status import index_status  # noqa: E402
 
 from conftest import DATA, ROOT, SEED  # noqa: E402
@@ -79,6 +80,13 @@ def test_a_milvus_location_is_parsed_and_a_bad_one_refused_with_the_fix():
         milvus_target("milvus://user:secret@db.example:19530")
 
 
+def test_the_manifest_records_the_milvus_vector_index_as_built():
+    exact = {"metric": "inner product", "exact_up_to": 50_000}
+    assert dense_index_record(50_000, lite=True) == ("milvus FLAT", exact)
+    assert dense_index_record(160_000, lite=True) == ("milvus IVF_FLAT", exact | {"nlist": 1600, "nprobe": 32})
+    assert dense_index_record(160_000, lite=False) == ("milvus HNSW", exact | {"M": 16, "efConstruction": 200})
+
+
 @pytest.mark.slow
 def test_seed_questions_get_the_same_passages_and_answers_from_both_stores(seed_stores):
     _, local, milvus = seed_stores
@@ -92,6 +100,11 @@ def test_seed_questions_get_the_same_passages_and_answers_from_both_stores(seed_
 @pytest.mark.slow
 def test_the_source_viewer_and_status_read_milvus_like_the_folder(seed_stores):
     root, local, milvus = seed_stores
+    # the manifest says how Milvus searches (no FAISS index) and what built it, beside what the folder's says
+    assert milvus.manifest["faiss"] == {"type": "milvus FLAT", "metric": "inner product", "exact_up_to": 50_000}
+    assert milvus.manifest["versions"] == local.manifest["versions"] | {
+        "pymilvus": metadata.version("pymilvus"), "milvus-lite": metadata.version("milvus-lite")}
+    assert milvus.manifest["answer_models"] == local.manifest["answer_models"]
     assert milvus.documents == [d | {"first_passage": 0} for d in local.documents]
     assert milvus.source_passages(SEED.name) == local.source_passages(SEED.name)
     st_local = index_status(root / "corpus", root / "index")

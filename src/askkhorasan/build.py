@@ -17,7 +17,7 @@ from .embed import Embedder, compatible, default_precision, passage_vectors, sha
 from .errors import AskKhorasanError, CorpusError, SourceError
 from .hashing import sha256_bytes
 from .lexical import LexicalIndex
-from .milvus_store import is_milvus, milvus_target
+from .milvus_store import milvus_target
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
 from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
@@ -140,10 +140,11 @@ def build_index(
     """Index every readable source in `corpus_dir` into `index_dir`; see BuildReport."""
     started = time.perf_counter()
     settings = settings or DEFAULT_SETTINGS
-    if is_milvus(index_dir):  # milvus-lite:PATH or milvus://HOST:PORT
+    target = milvus_target(index_dir)  # milvus-lite:PATH or milvus://HOST:PORT
+    if target is not None:
         from .milvus_build import build_into_milvus
 
-        return build_into_milvus(corpus_dir, milvus_target(index_dir), settings=settings, progress=progress,
+        return build_into_milvus(corpus_dir, target, settings=settings, progress=progress,
                                  embedder=embedder, force=force)
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     skipped_links: list[str] = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from .embed import Embedder, compatible, shared_embedder
 from .errors import IndexIncompatibleError
 from .lexical import LexicalIndex
-from .milvus_store import is_milvus, milvus_target
+from .milvus_store import MilvusTarget, milvus_target
 from .question import CUT_NOTE, prepare_question
 from . import rerank
 from .abstain import answerable_probability
@@ -21,7 +22,7 @@ from .explain import arrange, explanation, runner_up
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
-from .types import Answer, DocumentRow, Passage
+from .types import Answer, DocumentRow, Passage, PassageRow
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +30,22 @@ log = logging.getLogger(__name__)
 class Index:
     """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself."""
 
+    index_dir: Path | MilvusTarget  # the folder; a MilvusIndex's Milvus location
+
     def __new__(cls, index_dir: str | Path = "index", *args, **kwargs):
-        if cls is Index and is_milvus(index_dir):  # milvus-lite:PATH or milvus://HOST:PORT
+        target = milvus_target(index_dir) if cls is Index else None  # milvus-lite:PATH or milvus://HOST:PORT
+        if target is not None:
             from .milvus_index import MilvusIndex
 
-            return MilvusIndex(index_dir, *args, **kwargs)
+            return MilvusIndex(target, *args, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None,
                  settings: Settings | None = None, answer_model: AnswerModel | None = None):
-        self.index_dir = Path(index_dir)
+        self.index_dir = self._folder = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        gen = load_generation(self.index_dir)  # before the model: a missing index is reported at once
+        gen = load_generation(self._folder)  # before the model: a missing index is reported at once
         self.embedder = embedder or shared_embedder()
         self._state = self._load(gen)
         self._answer_model = answer_model
@@ -61,7 +65,7 @@ class Index:
         return self._selection
 
     def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
-        gen = gen or load_generation(self.index_dir)
+        gen = gen or load_generation(self._folder)
         built_with = gen.manifest.get("embedding")
         if not compatible(built_with, self.embedder.precision):
             raise IndexIncompatibleError(
@@ -77,7 +81,7 @@ class Index:
         """The loaded generation, reloaded first if a build has switched CURRENT since."""
         state = self._state
         try:
-            latest = current_generation(self.index_dir)
+            latest = current_generation(self._folder)
         except Exception:  # a pointer being replaced right now: keep serving what is loaded
             return state
         if latest.name != state[0].path.name:
@@ -93,14 +97,14 @@ class Index:
         return self._current()[0]
 
     @property
-    def documents(self) -> list[DocumentRow]:
+    def documents(self) -> Sequence[DocumentRow]:
         return self.generation.documents
 
     @property
     def manifest(self) -> dict:
         return self.generation.manifest
 
-    def source_passages(self, source: str) -> list[dict]:
+    def source_passages(self, source: str) -> list[PassageRow]:
         """The passages of one source (the source viewer's section and page)."""
         return [p for p in self.generation.passages if p["source"] == source]
 

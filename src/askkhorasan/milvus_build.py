@@ -15,19 +15,23 @@ import numpy as np
 from . import milvus_store
 from .build import Progress, SourcesRead, _DocRows, _embed_missing, read_corpus
 from .chunk import lexical_text
-from .corpus import discover
+from .corpus import CorpusFile, discover
 from .embed import Embedder, compatible, passage_vectors, shared_embedder
 from .errors import AskKhorasanError
 from .lexical import tokenize
 from .milvus_store import MilvusTarget
+from .provenance import library_versions
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import new_manifest
-from .types import BuildReport, SourceFailure
+from .types import BuildReport, DocumentRow, MilvusDocumentRow, PassageRow, SourceFailure
 
 log = logging.getLogger(__name__)
 
+# The serving generation: its passages collection, manifest, and documents by content hash.
+_Serving = tuple[str, dict, dict[str, MilvusDocumentRow]]
 
-def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder):
+
+def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder) -> _Serving | None:
     """(passages collection, manifest, documents by hash) of the serving generation, if reusable."""
     try:
         collection = milvus_store.current_collection(target)
@@ -46,19 +50,21 @@ def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder):
     return collection, manifest, {d["hash"]: d for d in documents}
 
 
-def _reuse(target: MilvusTarget, previous, doc_hash: str, source: str) -> _DocRows | None:
+def _reuse(target: MilvusTarget, previous: _Serving, doc_hash: str, source: str) -> _DocRows | None:
     collection, _, documents = previous
     meta = documents.get(doc_hash)
     if meta is None:
         return None
     rows, sentence_vectors, spans = milvus_store.document_rows(target, collection, meta)
     lo = min(p["sent_lo"] for p in rows)
-    passages = [dict(p, source=source, sent_lo=p["sent_lo"] - lo, sent_hi=p["sent_hi"] - lo) for p in rows]
-    spans = [tuple(map(int, s)) for s in spans]
-    return _DocRows({**meta, "source": source}, passages, spans, sentence_vectors)
+    passages: list[PassageRow] = [{**p, "source": source, "sent_lo": p["sent_lo"] - lo, "sent_hi": p["sent_hi"] - lo}
+                                  for p in rows]
+    document: DocumentRow = meta.copy()  # first_passage too, which _write sets anew
+    document["source"] = source
+    return _DocRows(document, passages, [(int(a), int(b)) for a, b in spans], sentence_vectors)
 
 
-def _nothing_to_do(files, manifest: dict, documents: dict, settings: Settings) -> bool:
+def _nothing_to_do(files: list[CorpusFile], manifest: dict, settings: Settings) -> bool:
     from .status import source_states
 
     states = source_states(files, manifest, settings.max_source_mb)
@@ -81,7 +87,7 @@ def build_into_milvus(corpus_dir: str | Path, target: MilvusTarget, *, settings:
     with milvus_store.build_lock(target):
         previous = None if force else _previous(target, settings, embedder)
         old_sources: dict[str, str] = previous[1].get("sources", {}) if previous else {}
-        if previous and _nothing_to_do(files, previous[1], previous[2], settings):
+        if previous and _nothing_to_do(files, previous[1], settings):
             manifest = previous[1]
             return BuildReport(
                 corpus_dir=str(corpus_dir), index_dir=str(target), unchanged=tuple(old_sources),
@@ -106,18 +112,23 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
     if progress:
         progress("write", 0, 1)
     docs = read.docs
-    passages: list[dict] = []
-    documents: list[dict] = []
+    passages: list[PassageRow] = []
+    documents: list[MilvusDocumentRow] = []
     packed: list[str] = []
     vectors: list[np.ndarray] = []
+    sentence_vectors: list[np.ndarray] = []
     sentence_docs: list[str] = []
     for d in docs:
+        assert d.sentence_vectors is not None, "embed the sources' sentences first"
+        sentence_vectors.append(d.sentence_vectors)
         vectors.append(passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors))
         offset = len(sentence_docs)
-        documents.append(d.document | {"passages": len(d.passages), "first_passage": len(passages)})
+        documents.append({**d.document, "passages": len(d.passages), "first_passage": len(passages)})
         for p, vector in zip(d.passages, vectors[-1]):
             packed.append(milvus_store.pack(vector, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]))
-            p.update(chunk_id=len(passages), sent_lo=p["sent_lo"] + offset, sent_hi=p["sent_hi"] + offset)
+            p["chunk_id"] = len(passages)
+            p["sent_lo"] += offset
+            p["sent_hi"] += offset
             passages.append(p)
         sentence_docs.extend([d.document["hash"]] * len(d.sentence_spans))
     spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
@@ -130,13 +141,14 @@ def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress
     pvec = np.concatenate(vectors).astype(np.float32)
     terms = tokenize([lexical_text(p["context"], p["text"]) for p in passages]) if passages else []
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
-    index_type = "FLAT" if len(passages) <= milvus_store.FLAT_LIMIT else ("IVF_FLAT" if target.lite_path else "HNSW")
-    manifest = new_manifest(settings, read.sources, counts, f"milvus {index_type}") | read.manifest_extra() | {
+    index_type, index_parameters = milvus_store.dense_index_record(len(passages), target.lite_path is not None)
+    manifest = new_manifest(settings, read.sources, counts, None, index_type, index_parameters) | read.manifest_extra() | {
         "embedding": embedder.describe()}
+    manifest["versions"] |= library_versions("pymilvus", "milvus-lite")
     name = milvus_store.write_generation(
         target, manifest=manifest, passages=passages, passage_vectors=pvec, packed=packed, terms=terms,
         documents=documents,
-        sentence_vectors=[d.sentence_vectors for d in docs], sentence_spans=spans, sentence_docs=sentence_docs,
+        sentence_vectors=sentence_vectors, sentence_spans=spans, sentence_docs=sentence_docs,
         sentence_texts=[t or "" for t in sentence_texts],
     )
     if progress:

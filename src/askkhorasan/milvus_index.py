@@ -12,6 +12,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,14 +20,14 @@ from . import milvus_store
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
 from .answer_model import AnswerModel
 from .embed import Embedder, compatible, passage_vectors, shared_embedder
-from .errors import IndexIncompatibleError
+from .errors import AskKhorasanError, IndexIncompatibleError
 from .index import Index
 from .lexical import question_terms
 from .milvus_store import MilvusTarget, fetch, term_key, unpack
 from .retrieve import Hit, fuse, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import Generation
-from .types import Passage
+from .types import MilvusDocumentRow, Passage, PassageRow
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 class _Loaded:
     collection: str  # the passages collection the alias named when loaded
     manifest: dict
-    documents: list[dict]
+    documents: list[MilvusDocumentRow]
 
     @property
     def names(self) -> dict[str, str]:
@@ -70,18 +71,20 @@ class MilvusIndex(Index):
 
     def __init__(self, target: MilvusTarget | str, embedder: Embedder | None = None,
                  settings: Settings | None = None, answer_model: AnswerModel | None = None):
-        if getattr(self, "_state", None) is not None:
+        if getattr(self, "_snapshot", None) is not None:
             return  # made by Index(...), which Python then initializes once more
-        target = milvus_store.milvus_target(target)
-        self.target = target
-        self.index_dir = target
+        parsed = milvus_store.milvus_target(target)
+        if parsed is None:
+            raise AskKhorasanError(f"{target} is not a Milvus location (milvus-lite:FILE.db or milvus://HOST:PORT)")
+        self.target = parsed
+        self.index_dir = parsed
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        state = self._read(milvus_store.current_collection(target))  # before the model: a missing index is reported at once
-        self._client = milvus_store.client(target)
+        state = self._read(milvus_store.current_collection(parsed))  # before the model: a missing index is reported at once
+        self._client = milvus_store.client(parsed)
         self.embedder = embedder or shared_embedder()
         self._check(state)
-        self._state = state
+        self._snapshot = state
         self._answer_model = answer_model
         self._selection = None
 
@@ -100,19 +103,19 @@ class MilvusIndex(Index):
 
     def _loaded(self) -> _Loaded:
         """The loaded generation, reloaded first if a build has moved the alias since."""
-        state = self._state
+        state = self._snapshot
         try:
             latest = milvus_store.current_collection(self.target)
         except Exception:  # the alias being moved right now: keep serving what is loaded
             return state
         if latest != state.collection:
             with self._lock:
-                if latest != self._state.collection:
+                if latest != self._snapshot.collection:
                     log.info("index %s changed; loading %s", self.target, latest)
                     state = self._read(latest)
                     self._check(state)
-                    self._state = state
-                state = self._state
+                    self._snapshot = state
+                state = self._snapshot
         return state
 
     @property
@@ -121,14 +124,14 @@ class MilvusIndex(Index):
         return _generation(state, [], np.zeros((0, milvus_store.DIM), np.float32), np.zeros((0, 2), np.int64))
 
     @property
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[MilvusDocumentRow]:
         return self._loaded().documents
 
     @property
     def manifest(self) -> dict:
         return self._loaded().manifest
 
-    def source_passages(self, source: str) -> list[dict]:
+    def source_passages(self, source: str) -> list[PassageRow]:
         """The passages of one source (the source viewer's section and page)."""
         state = self._loaded()
         doc = next((d for d in state.documents if d["source"] == source), None)
@@ -136,7 +139,7 @@ class MilvusIndex(Index):
             return []
         first = doc["first_passage"]
         rows = milvus_store.id_range(self._client, state.names["p"], first, first + doc["passages"], ["id", "row"])
-        return [dict(r["row"], source=source) for r in rows]
+        return [_with(r["row"], source=source) for r in rows]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         query, _ = self._question(query)
@@ -153,7 +156,7 @@ class MilvusIndex(Index):
 
     # ------------------------------------------------------------ retrieval
 
-    def _hits(self, state: _Loaded, vector: np.ndarray, query: str, k: int) -> tuple[list[Hit], dict[int, dict]]:
+    def _hits(self, state: _Loaded, vector: np.ndarray, query: str, k: int) -> tuple[list[Hit], dict[int, PassageRow]]:
         """retrieve.hybrid_search with Milvus doing the dense and BM25 searches: the best `k`
         passages (Hit.row the passage id) and the rows of the passages scored."""
         c, names, n = self._client, state.names, state.passages
@@ -162,7 +165,7 @@ class MilvusIndex(Index):
         m = min(max(self.settings.candidates, k), n)
         terms = list(question_terms(query))
         found = c.search(names["p"], data=[vector.tolist()], anns_field="vec", limit=m, output_fields=["id"],
-                         search_params={"metric_type": "IP", "params": {"nprobe": 32}})
+                         search_params={"metric_type": "IP", "params": {"nprobe": milvus_store.NPROBE}})
         dense = {int(h["id"]): float(h["distance"]) for h in found[0]}
         lex: dict[int, float] = {}
         text = " ".join(term_key(t) for t in terms)
@@ -189,7 +192,7 @@ class MilvusIndex(Index):
         hits.sort(key=lambda h: -h.score)
         return hits[:k], {i: fetched[i]["row"] for i in ids}
 
-    def _packed(self, state: _Loaded, fetched: list[dict]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    def _packed(self, state: _Loaded, fetched: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Each passage's vector and its sentences' vectors: packed in its row, or, for a
         passage of too many sentences to pack, read from the sentences collection."""
         out = {}
@@ -204,21 +207,22 @@ class MilvusIndex(Index):
             wanted = [s for r in spill for s in range(r["row"]["sent_lo"], r["row"]["sent_hi"])]
             vecs = {int(x["id"]): x for x in fetch(self._client, state.names["s"], wanted, ["id", "vec", "start", "end"])}
             for r in spill:
-                p = r["row"]
+                p: PassageRow = r["row"]
                 sentence_vectors = np.array([vecs[s]["vec"] for s in range(p["sent_lo"], p["sent_hi"])], np.float32)
                 spans = [(vecs[s]["start"], vecs[s]["end"]) for s in range(p["sent_lo"], p["sent_hi"])]
-                local = dict(p, sent_lo=0, sent_hi=len(spans))
+                local = _with(p, sent_lo=0, sent_hi=len(spans))
                 out[int(r["id"])] = passage_vectors([local], spans, sentence_vectors)[0], sentence_vectors
         return out
 
-    def _sentences(self, state: _Loaded, passages: list[dict]) -> dict[int, dict]:
+    def _sentences(self, state: _Loaded, passages: list[PassageRow]) -> dict[int, dict[str, Any]]:
         """Every sentence of the passages and the one on either side, by sentence id."""
         wanted = sorted({s for p in passages
                          for s in range(max(0, p["sent_lo"] - 1), min(state.sentences, p["sent_hi"] + 1))})
         rows = fetch(self._client, state.names["s"], wanted, ["id", "vec", "start", "end", "doc_hash", "text"])
         return {int(r["id"]): r for r in rows}
 
-    def _rows(self, state: _Loaded, hits: list[tuple[Hit, dict]], terms: list[str]):
+    def _rows(self, state: _Loaded, hits: list[tuple[Hit, PassageRow]],
+              terms: list[str]) -> tuple[Generation, _QueryTable, list[Hit]]:
         """A generation of the hit passages alone, their sentences read by id and renumbered in
         order (with a gap left where they are not adjacent, so a neighbour is always the next
         sentence of the text)."""
@@ -239,22 +243,22 @@ class MilvusIndex(Index):
             spans[i] = (r["start"], r["end"])
             texts[i] = r["text"]
         owner = np.full(len(order), -1, dtype=np.int64)
-        passages = []
+        passages: list[PassageRow] = []
         out_hits = []
         for row, (hit, p) in enumerate(hits):
-            passages.append(dict(p, sent_lo=local[p["sent_lo"]] if p["sent_hi"] > p["sent_lo"] else 0,
-                                 sent_hi=local[p["sent_hi"] - 1] + 1 if p["sent_hi"] > p["sent_lo"] else 0))
+            passages.append(_with(p, sent_lo=local[p["sent_lo"]] if p["sent_hi"] > p["sent_lo"] else 0,
+                                  sent_hi=local[p["sent_hi"] - 1] + 1 if p["sent_hi"] > p["sent_lo"] else 0))
             for s in range(max(0, p["sent_lo"] - 1), p["sent_hi"] + 1):
-                i = local.get(s)
-                if i is not None and owner[i] < 0 and sentences[s]["doc_hash"] == p["doc_hash"]:
-                    owner[i] = row
+                j = local.get(s)
+                if j is not None and owner[j] < 0 and sentences[s]["doc_hash"] == p["doc_hash"]:
+                    owner[j] = row
             out_hits.append(Hit(row, hit.score, hit.dense, hit.sentence, hit.lexical))
         in_hits = owner >= 0
         for s, i in local.items():
             if owner[i] < 0 and any(in_hits[local[t]] for t in (s - 1, s + 1) if t in local):
                 # the neighbour of a hit from another source: a row of its own, so that it reads as another source
                 owner[i] = len(passages)
-                passages.append({"source": "\0" + sentences[s]["doc_hash"], "doc_hash": sentences[s]["doc_hash"]})
+                passages.append(_stranger(sentences[s]["doc_hash"]))
         gen = _generation(state, passages, vectors, spans)
         return gen, _QueryTable(owner, texts, *self._idf(state, terms)), out_hits
 
@@ -263,7 +267,7 @@ class MilvusIndex(Index):
         """BM25's IDF of the question's terms (as bm25s computes it), from the stored term counts."""
         n = state.passages
         keys = {term_key(t): t for t in terms}
-        idf = {}
+        idf: dict[str, float] = {}
         if keys and n:
             found = self._client.query(state.names["t"], filter=f"term in {list(keys)}", output_fields=["term", "df"],
                                        limit=len(keys))
@@ -273,5 +277,25 @@ class MilvusIndex(Index):
         return idf, math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
 
-def _generation(state: _Loaded, passages, vectors, spans) -> Generation:
+def _with(row: PassageRow, *, source: str | None = None, sent_lo: int | None = None,
+          sent_hi: int | None = None) -> PassageRow:
+    """A copy of a passage row with its source or its sentence numbers changed."""
+    out = row.copy()
+    if source is not None:
+        out["source"] = source
+    if sent_lo is not None:
+        out["sent_lo"] = sent_lo
+    if sent_hi is not None:
+        out["sent_hi"] = sent_hi
+    return out
+
+
+def _stranger(doc_hash: str) -> PassageRow:
+    """The row of a sentence next to a hit but from another source: only its source is read
+    (a source no passage has, so that it reads as another source than the hit's)."""
+    return {"source": "\0" + doc_hash, "doc_hash": doc_hash, "title": None, "section": None, "page": None,
+            "start": 0, "end": 0, "sent_lo": 0, "sent_hi": 0, "context": "", "text": "", "chunk_id": -1}
+
+
+def _generation(state: _Loaded, passages: list[PassageRow], vectors: np.ndarray, spans: np.ndarray) -> Generation:
     return Generation(Path("milvus") / state.collection, state.manifest, None, passages, state.documents, vectors, spans)

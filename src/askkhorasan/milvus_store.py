@@ -29,11 +29,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from .settings import FORMAT_VERSION
+from .types import MilvusDocumentRow, PassageRow
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ SERVER = "milvus://"
 DIM = 384
 BATCH = 2_000  # rows per insert: well under Milvus's 64 MB message limit at 384 floats a row
 FLAT_LIMIT = 50_000  # exact search up to here, like the folder's FAISS index; IVF past it
+NPROBE = 32  # IVF lists searched per query
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, so both stores rank alike
 PACK_LIMIT = 30  # sentences whose vectors fit one VARCHAR (65,535 bytes) beside the passage's, in base64
 _PLAIN_TERM = re.compile(r"[a-z0-9]{1,40}")
@@ -67,7 +70,7 @@ class MilvusTarget:
         return f"run `askkhorasan build --index {self.location}` to rebuild it"
 
 
-def milvus_target(index_dir) -> MilvusTarget | None:
+def milvus_target(index_dir: str | Path | MilvusTarget) -> MilvusTarget | None:
     """The Milvus location `index_dir` names, or None for an index folder."""
     if isinstance(index_dir, MilvusTarget):
         return index_dir
@@ -90,15 +93,15 @@ def milvus_target(index_dir) -> MilvusTarget | None:
     return None
 
 
-def is_milvus(index_dir) -> bool:
+def is_milvus(index_dir: str | Path | MilvusTarget) -> bool:
     return milvus_target(index_dir) is not None
 
 
-_clients: dict[str, object] = {}
+_clients: dict[str, Any] = {}  # pymilvus.MilvusClient by address
 _clients_lock = threading.Lock()
 
 
-def client(target: MilvusTarget, create: bool = True):
+def client(target: MilvusTarget, create: bool = True) -> Any:
     """One MilvusClient per address for the process (Milvus Lite serves a file to one process);
     a Milvus Lite file is made only by a build (`create`)."""
     if not create and target.lite_path is not None and not target.lite_path.exists():
@@ -112,7 +115,7 @@ def client(target: MilvusTarget, create: bool = True):
     with _clients_lock:
         c = _clients.get(target.uri)
         if c is None:
-            kwargs = {}
+            kwargs: dict[str, str] = {}
             if target.lite_path is None:
                 token = os.environ.get("ASKKHORASAN_MILVUS_TOKEN")
                 user = os.environ.get("ASKKHORASAN_MILVUS_USER")
@@ -135,15 +138,17 @@ def client(target: MilvusTarget, create: bool = True):
 
 def release(target: MilvusTarget | str) -> None:
     """Close this process's client of `target`, so that another process can open a Milvus Lite file."""
-    target = milvus_target(target)
+    parsed = milvus_target(target)
+    if parsed is None:
+        raise AskKhorasanError(f"{target} is not a Milvus location (milvus-lite:FILE.db or milvus://HOST:PORT)")
     with _clients_lock:
-        c = _clients.pop(target.uri, None)
+        c = _clients.pop(parsed.uri, None)
     if c is not None:
         c.close()
-    if target.lite_path is not None:  # closing the client leaves Milvus Lite's in-process server holding the file
+    if parsed.lite_path is not None:  # closing the client leaves Milvus Lite's in-process server holding the file
         from milvus_lite.server_manager import server_manager_instance
 
-        server_manager_instance.release_server(str(target.lite_path))
+        server_manager_instance.release_server(str(parsed.lite_path))
 
 
 def term_key(term: str) -> str:
@@ -202,15 +207,30 @@ def _schemas(c):
     return {"p": p, "s": s, "t": t, "m": m}
 
 
+def dense_index(rows: int, lite: bool) -> tuple[str, dict[str, int]]:
+    """The passages' vector index, as Milvus is asked to build it: its type and parameters."""
+    if rows <= FLAT_LIMIT:
+        return "FLAT", {}
+    if lite:
+        return "IVF_FLAT", {"nlist": int(4 * np.sqrt(rows))}
+    return "HNSW", {"M": 16, "efConstruction": 200}
+
+
+def dense_index_record(rows: int, lite: bool) -> tuple[str, dict[str, Any]]:
+    """The passages' vector index for the manifest (`faiss` there, as for the folder's FAISS index)."""
+    index_type, params = dense_index(rows, lite)
+    return f"milvus {index_type}", {"metric": "inner product", "exact_up_to": FLAT_LIMIT, **params,
+                                    **({"nprobe": NPROBE} if index_type == "IVF_FLAT" else {})}
+
+
 def _index_params(c, kind: str, rows: int, lite: bool):
     ip = c.prepare_index_params()
     if kind == "p":
-        if rows <= FLAT_LIMIT:
-            ip.add_index("vec", index_type="FLAT", metric_type="IP")
-        elif lite:
-            ip.add_index("vec", index_type="IVF_FLAT", metric_type="IP", params={"nlist": int(4 * np.sqrt(rows))})
+        index_type, params = dense_index(rows, lite)
+        if params:
+            ip.add_index("vec", index_type=index_type, metric_type="IP", params=params)
         else:
-            ip.add_index("vec", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
+            ip.add_index("vec", index_type=index_type, metric_type="IP")
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
     elif kind == "s":
         ip.add_index("vec", index_type="FLAT", metric_type="IP")  # read by id only
@@ -233,9 +253,9 @@ def unpack(packed: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(packed), dtype="<f4").reshape(-1, DIM)
 
 
-def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dict], passage_vectors: np.ndarray,
+def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[PassageRow], passage_vectors: np.ndarray,
                      packed: list[str],
-                     terms: list[list[str]], documents: list[dict], sentence_vectors: list[np.ndarray],
+                     terms: list[list[str]], documents: list[MilvusDocumentRow], sentence_vectors: list[np.ndarray],
                      sentence_spans: np.ndarray, sentence_docs: list[str], sentence_texts: list[str]) -> str:
     """Write a complete generation into new collections, then point the alias at it. Returns its name."""
     c = client(target)
@@ -277,7 +297,7 @@ def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dic
                 batch = []
     if batch:
         c.insert(names["s"], batch)
-    keys = {}
+    keys: dict[str, int] = {}
     for t, n in df.items():  # two terms under one key: their counts add, like one term
         keys[term_key(t)] = keys.get(term_key(t), 0) + n
     items = list(keys.items())
@@ -299,7 +319,7 @@ def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[dic
     return name
 
 
-def _prune(target: MilvusTarget, keep: set) -> None:
+def _prune(target: MilvusTarget, keep: set[str | None]) -> None:
     """Drop the collections of every generation but the current one and the one before it
     (readers may still be on it), half-written ones from dead builds included."""
     c = client(target)
@@ -316,7 +336,7 @@ def _prune(target: MilvusTarget, keep: set) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> tuple[dict, list[dict]]:
+def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> tuple[dict, list[MilvusDocumentRow]]:
     """The manifest and documents of the current generation (or of the one given)."""
     coll = passages_collection or current_collection(target)
     c = client(target)
@@ -341,10 +361,10 @@ def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> t
     return manifest, [r["data"] for r in rows[1:]]
 
 
-def id_range(c, collection: str, lo: int, hi: int, fields: list[str]) -> list[dict]:
+def id_range(c: Any, collection: str, lo: int, hi: int, fields: list[str]) -> list[dict[str, Any]]:
     """Rows with ids lo <= id < hi, in id order, read in pages by primary key (fast in Milvus
     Lite, where a filter on any other field scans the collection)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for a in range(lo, hi, 10_000):
         b = min(hi, a + 10_000)
         out.extend(c.query(collection, filter=f"id >= {a} and id < {b}", output_fields=fields, limit=b - a))
@@ -352,21 +372,22 @@ def id_range(c, collection: str, lo: int, hi: int, fields: list[str]) -> list[di
     return out
 
 
-def fetch(c, collection: str, ids: list[int], fields: list[str]) -> list[dict]:
+def fetch(c: Any, collection: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lo in range(0, len(ids), 10_000):
         chunk = ids[lo : lo + 10_000]
         rows.extend(c.query(collection, filter=f"id in {list(map(int, chunk))}", output_fields=fields, limit=len(chunk)))
     return rows
 
 
-def document_rows(target: MilvusTarget, collection: str, document: dict) -> tuple[list[dict], np.ndarray, np.ndarray]:
+def document_rows(target: MilvusTarget, collection: str,
+                  document: MilvusDocumentRow) -> tuple[list[PassageRow], np.ndarray, np.ndarray]:
     """A source's passages (in id order), its sentence vectors and spans, from a generation."""
     c = client(target)
     first, count = document["first_passage"], document["passages"]
-    passages = [r["row"] for r in id_range(c, collection, first, first + count, ["id", "row"])]
+    passages: list[PassageRow] = [r["row"] for r in id_range(c, collection, first, first + count, ["id", "row"])]
     if len(passages) != count:
         raise IndexCorruptError(f"{collection} lacks passages of {document['source']} — {target.rebuild_hint()}")
     lo = min(p["sent_lo"] for p in passages)
@@ -379,18 +400,22 @@ def document_rows(target: MilvusTarget, collection: str, document: dict) -> tupl
     return passages, vectors, spans
 
 
-def location(index_dir):
+def location(index_dir: str | Path) -> str | Path:
     """`index_dir` as the faces pass it on: a Milvus location kept as written, a folder as a Path."""
     return index_dir if is_milvus(index_dir) else Path(index_dir)
 
 
-def build_lock(index_dir):
+def build_lock(index_dir: str | Path | MilvusTarget) -> contextlib.AbstractContextManager[Any]:
     """The lock one build at a time holds, for a folder or a Milvus location."""
     from .store import BuildLock
 
-    target = milvus_target(index_dir)
-    if target is None:
-        return BuildLock(Path(index_dir))
+    if isinstance(index_dir, MilvusTarget):
+        target = index_dir
+    else:
+        parsed = milvus_target(index_dir)
+        if parsed is None:
+            return BuildLock(Path(index_dir))
+        target = parsed
     if target.lite_path is None:
         # A server has no folder to lock: builds into one index are serialized by whoever runs them.
         return contextlib.nullcontext()

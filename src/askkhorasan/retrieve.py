@@ -37,6 +37,8 @@ def faiss_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndar
 def hybrid_search(
     gen: Generation, lexical: LexicalIndex, query_vector: np.ndarray, query: str, k: int, settings: Settings
 ) -> list[Hit]:
+    if gen.faiss_index is None:
+        raise ValueError(f"{gen.path} has no FAISS index: its store searches it (MilvusIndex.search)")
     n = gen.faiss_index.ntotal
     if n == 0 or k <= 0:
         return []

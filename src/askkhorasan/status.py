@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from .errors import AskKhorasanError
 from .settings import DEFAULT_SETTINGS, Settings
 from .milvus_store import location, milvus_target, read_meta
 from .store import load_generation, read_documents
-from .types import IndexStatus, SourceStatus
+from .types import DocumentRow, IndexStatus, SourceStatus
 
 
 def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float,
@@ -69,6 +69,7 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
     file of the index against its hash and hashes every source."""
     corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     files = discover(corpus_dir) if corpus_dir.is_dir() else []
+    docs: Sequence[DocumentRow]
     try:
         target = milvus_target(index_dir)
         if target is not None:

@@ -113,7 +113,7 @@ SHOW_QUOTE = """
 """
 
 
-def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT_SETTINGS) -> None:
+def ensure_index(corpus_dir: Path, index_dir: str | Path, settings: Settings = DEFAULT_SETTINGS) -> None:
     """Build the index first when it is missing or behind the corpus, with progress on the console."""
     st = index_status(corpus_dir, index_dir, settings.max_source_mb)
     if not st.stale:
@@ -128,7 +128,7 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
 _adding = threading.Lock()
 
 
-def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy, token: str | None = None,
+def add_and_build(files, corpus_dir: Path, index_dir: str | Path, policy: UploadPolicy, token: str | None = None,
                   progress=None, settings: Settings = DEFAULT_SETTINGS) -> tuple[BuildReport | None, list[AddedFile]]:
     """Copy uploaded files into the corpus and refresh the index: one upload at a time.
 
