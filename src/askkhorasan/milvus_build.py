@@ -1,4 +1,4 @@
-"""Building into Milvus: the folder build's reading and embedding, written as a new generation of collections.
+"""Building into Milvus: the folder build's reading and embedding (`sources.py`), written as a new generation of collections.
 
 Sources whose bytes the serving generation already holds are copied from it, vectors and all,
 not re-embedded; removed ones are left behind. The alias moves only once the new generation is
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from . import milvus_store
-from .build import Progress, SourcesRead, _DocRows, _embed_missing, read_corpus
 from .chunk import lexical_text
 from .corpus import CorpusFile, discover
 from .embed import Embedder, compatible, passage_vectors, shared_embedder
@@ -22,6 +21,7 @@ from .lexical import tokenize
 from .milvus_store import MilvusTarget
 from .provenance import library_versions
 from .settings import DEFAULT_SETTINGS, Settings
+from .sources import DocRows, Progress, SourcesRead, embed_missing, read_corpus
 from .store import new_manifest
 from .types import BuildReport, DocumentRow, MilvusDocumentRow, PassageRow, SourceFailure
 
@@ -50,7 +50,7 @@ def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder) -> _
     return collection, manifest, {d["hash"]: d for d in documents}
 
 
-def _reuse(target: MilvusTarget, previous: _Serving, doc_hash: str, source: str) -> _DocRows | None:
+def _reuse(target: MilvusTarget, previous: _Serving, doc_hash: str, source: str) -> DocRows | None:
     collection, _, documents = previous
     meta = documents.get(doc_hash)
     if meta is None:
@@ -61,7 +61,7 @@ def _reuse(target: MilvusTarget, previous: _Serving, doc_hash: str, source: str)
                                   for p in rows]
     document: DocumentRow = meta.copy()  # first_passage too, which _write sets anew
     document["source"] = source
-    return _DocRows(document, passages, [(int(a), int(b)) for a, b in spans], sentence_vectors)
+    return DocRows(document, passages, [(int(a), int(b)) for a, b in spans], sentence_vectors)
 
 
 def _nothing_to_do(files: list[CorpusFile], manifest: dict, settings: Settings) -> bool:
@@ -102,7 +102,7 @@ def build_into_milvus(corpus_dir: str | Path, target: MilvusTarget, *, settings:
         if not read.docs:
             raise read.nothing_to_index(corpus_dir, previous is not None)
         fresh = [d for d in read.docs if d.sentence_vectors is None]
-        _embed_missing(read.docs, embedder, progress)
+        embed_missing(read.docs, embedder, progress)
         generation = _write(target, read, settings, progress, embedder)
     return read.report(corpus_dir, target, old_sources, fresh, started, generation)
 
