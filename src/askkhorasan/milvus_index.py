@@ -19,9 +19,9 @@ import numpy as np
 from . import milvus_store
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
 from .answer_model import AnswerModel
+from .answering import BaseIndex
 from .embed import Embedder, compatible, passage_vectors, shared_embedder
 from .errors import AskKhorasanError, IndexIncompatibleError
-from .index import Index
 from .lexical import question_terms
 from .milvus_store import MilvusTarget, fetch, term_key, unpack
 from .retrieve import Hit, fuse, to_passage
@@ -66,13 +66,12 @@ class _QueryTable(SentenceTable):
         return self.texts[sentence]
 
 
-class MilvusIndex(Index):
-    """`Index` over a Milvus location. Thread-safe; follows the alias when a build moves it."""
+class MilvusIndex(BaseIndex):
+    """An index in a Milvus location (what `Index(location)` gives for one). Thread-safe; follows
+    the alias when a build moves it."""
 
     def __init__(self, target: MilvusTarget | str, embedder: Embedder | None = None,
                  settings: Settings | None = None, answer_model: AnswerModel | None = None):
-        if getattr(self, "_snapshot", None) is not None:
-            return  # made by Index(...), which Python then initializes once more
         parsed = milvus_store.milvus_target(target)
         if parsed is None:
             raise AskKhorasanError(f"{target} is not a Milvus location (milvus-lite:FILE.db or milvus://HOST:PORT)")

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from .answering import BaseIndex
 from .build import build_index
 from .environment import set_defaults
 from .errors import AskKhorasanError
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy
-from .index import Index, open_index
+from .index import open_index
 from .question import prepare_question
 from .progress import ProgressBars
 from .readers import SUPPORTED
@@ -147,7 +148,7 @@ def add_and_build(files, corpus_dir: Path, index_dir: str | Path, policy: Upload
 def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus",
                settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
     index_dir, corpus_dir = location(index_dir), Path(corpus_dir)
-    index: Index = open_index(index_dir)
+    index: BaseIndex = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
 
     def fail(exc: AskKhorasanError) -> gr.Error:
