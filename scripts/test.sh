@@ -10,7 +10,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-python -m pip install -q -e '.[test]'
+python -m pip install -q -e '.[test,milvus]'  # milvus: the Milvus Lite store's tests
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 # Lint and types first (settings in pyproject.toml): a finding fails the run like a test.
 python -m ruff check src tests bench training app.py

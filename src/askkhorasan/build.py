@@ -1,53 +1,34 @@
-"""From the files in a corpus folder to a new index generation, re-embedding only what changed."""
+"""From the files in a corpus folder to a new index generation, re-embedding only what changed.
+
+The reading, chunking and embedding are `sources.py`'s; this writes them as a folder generation,
+or hands a Milvus location to `milvus_build.py`."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
-from .chunk import chunk_document, lexical_text
-from .corpus import CorpusFile, OversizeError, discover, read_source, too_large
-from .embed import Embedder, compatible, default_precision, passage_vectors, shared_embedder
-from .errors import AskKhorasanError, CorpusError, SourceError
-from .hashing import sha256_bytes
+from .chunk import lexical_text
+from .corpus import CorpusFile, discover
+from .embed import Embedder, compatible, default_precision, shared_embedder
+from .errors import AskKhorasanError
 from .lexical import LexicalIndex
-from .printable import printable
-from .readers import SUPPORTED, read_bytes
+from .milvus_store import milvus_target
 from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
+from .sources import DocRows, Progress, embed_missing, read_corpus
 from .status import source_states
 from .store import (
     BuildLock, Generation, faiss_index_from_blocks, load_generation, new_manifest, read_jsonl, verify_generation,
     write_generation,
 )
-from .types import BuildReport, Document, DocumentRow, PassageRow, SkippedText, SourceFailure
+from .types import BuildReport, DocumentRow, PassageRow, SourceFailure
 
 log = logging.getLogger(__name__)
-
-# progress(stage, done, total): "read", "embed", "write"
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class _DocRows:
-    """One source's contribution to the index."""
-
-    document: DocumentRow
-    passages: list[PassageRow]  # sent_lo / sent_hi count from the source's first sentence
-    sentence_spans: list[tuple[int, int]]
-    sentence_vectors: np.ndarray | None  # None until embedded
-    sentence_texts: list[str] = field(default_factory=list)
-
-    def passage_vector_blocks(self, size: int = 4096) -> Iterator[np.ndarray]:
-        """Passage vectors (means of their sentences'), a block at a time."""
-        assert self.sentence_vectors is not None, "embed the source's sentences first"
-        for lo in range(0, len(self.passages), size):
-            yield passage_vectors(self.passages[lo : lo + size], self.sentence_spans, self.sentence_vectors)
 
 
 @dataclass
@@ -83,7 +64,7 @@ def _previous(index_dir: Path, settings: Settings, embedder: Embedder) -> _Previ
     return _Previous(gen, rows, {d["hash"]: d for d in gen.documents})
 
 
-def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
+def _reuse(previous: _Previous, doc_hash: str, source: str) -> DocRows | None:
     gen = previous.gen
     rows = previous.rows.get(doc_hash)
     meta = previous.documents.get(doc_hash)
@@ -100,31 +81,7 @@ def _reuse(previous: _Previous, doc_hash: str, source: str) -> _DocRows | None:
     sentence_vectors = gen.sentence_vectors[lo:hi].copy()
     document = meta.copy()
     document["source"] = source
-    return _DocRows(document, passages, spans, sentence_vectors)
-
-
-def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> _DocRows:
-    sentences, chunks = chunk_document(doc, embedder.count_tokens, settings)
-    passages: list[PassageRow] = [
-        {
-            "source": doc.source, "doc_hash": doc_hash, "title": doc.title, "section": c.section,
-            "page": c.page, "start": c.start, "end": c.end, "sent_lo": c.first_sentence,
-            "sent_hi": c.last_sentence, "context": c.context, "text": doc.text[c.start : c.end],
-            "chunk_id": -1,  # numbered when the generation is written
-        }
-        for c in chunks
-    ]
-    meta: DocumentRow = {
-        "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
-        "date": doc.date, "publisher": doc.publisher, "author": doc.author,
-        "chars": len(doc.text), "warnings": list(doc.warnings),
-        "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
-        "passages": len(passages),
-    }
-    return _DocRows(
-        meta, passages, [(s.start, s.end) for s in sentences], None,
-        sentence_texts=[doc.text[s.start : s.end] for s in sentences],
-    )
+    return DocRows(document, passages, spans, sentence_vectors)
 
 
 def build_index(
@@ -139,6 +96,12 @@ def build_index(
     """Index every readable source in `corpus_dir` into `index_dir`; see BuildReport."""
     started = time.perf_counter()
     settings = settings or DEFAULT_SETTINGS
+    target = milvus_target(index_dir)  # milvus-lite:PATH or milvus://HOST:PORT
+    if target is not None:
+        from .milvus_build import build_into_milvus
+
+        return build_into_milvus(corpus_dir, target, settings=settings, progress=progress,
+                                 embedder=embedder, force=force)
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     skipped_links: list[str] = []
     files = discover(corpus_dir, skipped_links)
@@ -151,99 +114,17 @@ def build_index(
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings, embedder)
         old_sources: dict[str, str] = previous.sources if previous else {}
-
-        docs: list[_DocRows] = []
-        failed: list[SourceFailure] = []
-        duplicates: list[tuple[str, str]] = []
-        warnings: list[str] = list(skipped_links)
-        left_out: list[SkippedText] = []
-        seen: dict[str, str] = {}
-        failed_hashes: dict[str, str | None] = {}
-        failed_sizes: dict[str, int] = {}  # skipped for their size, so never read or hashed
-        file_stats: dict[str, list[int]] = {}  # [bytes, mtime_ns] of each file hashed: `status` trusts the hash while they hold
-        sources: dict[str, str] = {}
-        for n, cf in enumerate(files, 1):
-            if progress:
-                progress("read", n, len(files))
-            doc_hash = None
-            try:
-                st = cf.path.stat()
-                size = st.st_size
-                reason = too_large(printable(cf.source), size, settings.max_source_mb)
-                if reason:
-                    failed_sizes[cf.source] = size
-                    raise SourceError(reason)
-                try:
-                    data = read_source(cf, corpus_dir, settings.max_source_bytes)
-                except OversizeError as exc:  # it grew since it was measured
-                    failed_sizes[cf.source] = exc.size
-                    raise SourceError(too_large(printable(cf.source), exc.size, settings.max_source_mb)) from None
-                doc_hash = sha256_bytes(data)
-                file_stats[cf.source] = [size, st.st_mtime_ns]
-                if cf.path.suffix.lower() not in SUPPORTED:
-                    raise SourceError(f"{printable(cf.source)}: unsupported file type; supported: {', '.join(SUPPORTED)}")
-                if doc_hash in seen:
-                    duplicates.append((cf.source, seen[doc_hash]))
-                    continue
-                rows = _reuse(previous, doc_hash, cf.source) if previous else None
-                if rows is None:
-                    rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
-                data = b""  # a large source's bytes must not outlive its reading
-            except SourceError as exc:
-                failed.append(SourceFailure(cf.source, printable(str(exc))))
-                failed_hashes[cf.source] = doc_hash
-                log.info("skipped %s", printable(str(exc)))  # the report carries it; the faces print it once
-                continue
-            except OSError as exc:
-                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: cannot read the file ({exc.strerror or exc})"))
-                continue
-            except Exception as exc:  # a reader bug must cost one source, not the build; it is reported
-                log.exception("reading %s failed", printable(cf.source))
-                failed.append(SourceFailure(cf.source, f"{printable(cf.source)}: could not be read ({type(exc).__name__}: {exc})"))
-                failed_hashes[cf.source] = doc_hash
-                continue
-            seen[doc_hash] = cf.source
-            sources[cf.source] = doc_hash
-            warnings.extend(printable(w) for w in rows.document.get("warnings", []))
-            left_out.extend(SkippedText(cf.source, **k) for k in rows.document.get("skipped", []))
-            docs.append(rows)
-
-        if not docs:
-            reasons = "; ".join(f.reason for f in failed) or "it holds no files"
-            raise CorpusError(
-                f"nothing to index in {corpus_dir}: {reasons} — add .txt, .md, .pdf or .html files"
-                + (" (the previous index is untouched)" if previous else "")
-            )
-        fresh = [d for d in docs if d.sentence_vectors is None]
+        reuse = (lambda doc_hash, source: _reuse(previous, doc_hash, source)) if previous else None
+        read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
+        if not read.docs:
+            raise read.nothing_to_index(corpus_dir, previous is not None)
+        fresh = [d for d in read.docs if d.sentence_vectors is None]
         # Before embedding: BM25's build is the most memory-hungry step, and the vectors are not held yet.
-        lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in docs for p in d.passages)
-        _embed_missing(docs, embedder, progress)
-        extra = {
-            "failed": {
-                f.source: {"sha256": failed_hashes.get(f.source), "reason": f.reason}
-                | ({"bytes": failed_sizes[f.source]} if f.source in failed_sizes else {})
-                for f in failed
-            },
-            "duplicates": {dup: original for dup, original in duplicates},
-            "file_stats": file_stats,
-        }
-        generation = _write(
-            index_dir, docs, lexical, sources, settings, progress, extra | {"embedding": embedder.describe()}
-        )
-
-    added = tuple(s for s in sources if s not in old_sources)
-    updated = tuple(s for s in sources if s in old_sources and old_sources[s] != sources[s])
-    unchanged = tuple(s for s in sources if old_sources.get(s) == sources[s])
-    removed = tuple(s for s in old_sources if s not in sources)
-    return BuildReport(
-        corpus_dir=str(corpus_dir), index_dir=str(index_dir),
-        added=added, updated=updated, removed=removed, unchanged=unchanged,
-        failed=tuple(failed), duplicates=tuple(duplicates), warnings=tuple(warnings),
-        skipped=tuple(left_out),
-        passages=sum(len(d.passages) for d in docs),
-        embedded_passages=sum(len(d.passages) for d in fresh),
-        seconds=round(time.perf_counter() - started, 3), generation=generation,
-    )
+        lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in read.docs for p in d.passages)
+        embed_missing(read.docs, embedder, progress)
+        generation = _write(index_dir, read.docs, lexical, read.sources, settings, progress,
+                            read.manifest_extra() | {"embedding": embedder.describe()})
+    return read.report(corpus_dir, index_dir, old_sources, fresh, started, generation)
 
 
 def _nothing_to_do(
@@ -277,20 +158,8 @@ def _nothing_to_do(
     )
 
 
-def _embed_missing(docs: list[_DocRows], embedder: Embedder, progress: Progress | None) -> None:
-    """Embed the sentences of new sources; each passage's vector is the mean of its sentences'."""
-    todo = [d for d in docs if d.sentence_vectors is None]
-    texts = [t for d in todo for t in d.sentence_texts]
-    vectors = embedder.encode(texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None)
-    at = 0
-    for d in todo:
-        d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
-        at += len(d.sentence_texts)
-        d.sentence_texts = []
-
-
 def _write(
-    index_dir: Path, docs: list[_DocRows], lexical: LexicalIndex, sources: dict, settings: Settings, progress,
+    index_dir: Path, docs: list[DocRows], lexical: LexicalIndex, sources: dict, settings: Settings, progress,
     extra: dict,
 ) -> str:
     if progress:

@@ -29,9 +29,27 @@ corpus_option = click.option(
     "--corpus", "corpus_dir", default="corpus", show_default=True, envvar=CORPUS_ENV, show_envvar=True,
     type=click.Path(file_okay=False, path_type=Path), help="Folder of source files.",
 )
+
+
+class IndexLocation(click.Path):
+    """An index folder, or a Milvus location kept as written (a Path would fold milvus:// to milvus:/)."""
+
+    def convert(self, value, param, ctx):
+        from .milvus_store import milvus_target
+
+        try:
+            if milvus_target(value) is not None:
+                return value
+        except AskKhorasanError as exc:
+            self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
+
+
 index_option = click.option(
     "--index", "index_dir", default="index", show_default=True, envvar=INDEX_ENV, show_envvar=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Folder the index lives in.",
+    type=IndexLocation(file_okay=False, path_type=Path),
+    help="Folder the index lives in, or milvus-lite:FILE.db, or milvus://HOST:PORT[/NAME] "
+         "(credentials in ASKKHORASAN_MILVUS_TOKEN or ASKKHORASAN_MILVUS_USER/_PASSWORD).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 format_option = click.option(

@@ -2,58 +2,54 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
+from .answer_model import AnswerModel
+from .answering import BaseIndex
 from .embed import Embedder, compatible, shared_embedder
 from .errors import IndexIncompatibleError
 from .lexical import LexicalIndex
-from .question import CUT_NOTE, prepare_question
-from . import rerank
-from .abstain import answerable_probability
-from .abstain import features as abstention_features
-from .answer import TOP_PASSAGES, Candidate, SentenceTable, compose_answer, score_candidates
-from .answer_model import AnswerModel, shared_answer_model
-from .explain import arrange, explanation, runner_up
+from .milvus_store import milvus_target
 from .retrieve import Hit, hybrid_search, to_passage
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
-from .types import Answer, DocumentRow, Passage
+from .types import DocumentRow, Passage, PassageRow
 
 log = logging.getLogger(__name__)
 
 
-class Index:
-    """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself."""
+class Index(BaseIndex):
+    """Search and ask over one index folder. Thread-safe; picks up a rebuilt index by itself.
+
+    `Index(location)` of a Milvus location gives a `MilvusIndex` (the same `BaseIndex`) instead."""
+
+    index_dir: Path
+
+    def __new__(cls, index_dir: str | Path = "index", *args, **kwargs):
+        target = milvus_target(index_dir) if cls is Index else None  # milvus-lite:PATH or milvus://HOST:PORT
+        if target is not None:
+            from .milvus_index import MilvusIndex
+
+            return MilvusIndex(target, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, index_dir: str | Path = "index", embedder: Embedder | None = None,
                  settings: Settings | None = None, answer_model: AnswerModel | None = None):
-        self.index_dir = Path(index_dir)
+        self.index_dir = self._folder = Path(index_dir)
         self.settings = settings or DEFAULT_SETTINGS
         self._lock = threading.Lock()
-        gen = load_generation(self.index_dir)  # before the model: a missing index is reported at once
+        gen = load_generation(self._folder)  # before the model: a missing index is reported at once
         self.embedder = embedder or shared_embedder()
         self._state = self._load(gen)
         self._answer_model = answer_model
-        self._selection: rerank.Selection | None = None
-
-    @property
-    def answer_model(self) -> AnswerModel:
-        """Loaded on the first `ask`: `search` never needs it."""
-        if self._answer_model is None:
-            self._answer_model = shared_answer_model()
-        return self._answer_model
-
-    @property
-    def selection(self) -> rerank.Selection:
-        if self._selection is None:
-            self._selection = rerank.Selection.load()
-        return self._selection
+        self._selection = None
 
     def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
-        gen = gen or load_generation(self.index_dir)
+        gen = gen or load_generation(self._folder)
         built_with = gen.manifest.get("embedding")
         if not compatible(built_with, self.embedder.precision):
             raise IndexIncompatibleError(
@@ -69,7 +65,7 @@ class Index:
         """The loaded generation, reloaded first if a build has switched CURRENT since."""
         state = self._state
         try:
-            latest = current_generation(self.index_dir)
+            latest = current_generation(self._folder)
         except Exception:  # a pointer being replaced right now: keep serving what is loaded
             return state
         if latest.name != state[0].path.name:
@@ -85,17 +81,16 @@ class Index:
         return self._current()[0]
 
     @property
-    def documents(self) -> list[DocumentRow]:
+    def documents(self) -> Sequence[DocumentRow]:
         return self.generation.documents
 
     @property
     def manifest(self) -> dict:
         return self.generation.manifest
 
-    def _question(self, text: str) -> tuple[str, str | None]:
-        question, note = prepare_question(text)
-        question, cut = self.embedder.fit_window(question)
-        return question, CUT_NOTE if cut else note
+    def source_passages(self, source: str) -> list[PassageRow]:
+        """The passages of one source (the source viewer's section and page)."""
+        return [p for p in self.generation.passages if p["source"] == source]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The `k` passages that best answer `query`, best first."""
@@ -112,33 +107,20 @@ class Index:
         hits = hybrid_search(gen, lexical, vector, question, max(k, TOP_PASSAGES), self.settings)
         return gen, table, hits, score_candidates(gen, table, question, vector, hits)
 
-    def ask(self, question: str, k: int = 5, explain: bool = False) -> Answer:
-        """A verbatim, cited answer from the sources, or found=False with the nearest passages;
-        `explain` adds the Explanation (candidates, scores, the stage that decided)."""
-        question, note = self._question(question)
-        gen, table, hits, candidates = self.candidates(question, k)
-        feature_answerable = answerable_probability(abstention_features(gen, table, question, hits, candidates))
-        sel = self.selection
-        texts = [table.text(gen, c.sentence) for c in candidates[: sel.read]]
-        candidates = rerank.read(sel, self.answer_model, question, texts, candidates)
-        hits = rerank.order_passages(hits, candidates)
-        confidence = rerank.confidence(sel, candidates, feature_answerable)
-        found = rerank.answers(sel, candidates, feature_answerable, confidence)
-        answer = compose_answer(question, gen, table, hits[:k], candidates, found=found, confidence=confidence,
-                                next_margin=sel.next_margin, extra_margin=sel.extra_margin, note=note)
-        answer = dataclasses.replace(arrange(answer, gen, hits, k), runner_up=runner_up(answer, gen, candidates))
-        if explain:
-            answer = dataclasses.replace(answer, explanation=explanation(
-                answer, gen, table, hits, candidates, sel, feature_answerable))
-        return answer
 
-
-_open: dict[Path, Index] = {}
+_open: dict[Path | str, BaseIndex] = {}
 _open_lock = threading.Lock()
 
 
-def open_index(index_dir: str | Path = "index") -> Index:
-    """The process's Index for a folder, loaded on first use and reused after."""
+def open_index(index_dir: str | Path = "index") -> BaseIndex:
+    """The process's index of a folder or Milvus location, loaded on first use and reused after."""
+    target = milvus_target(index_dir)
+    if target is not None:
+        with _open_lock:
+            index = _open.get(target.location)
+            if index is None:
+                index = _open[target.location] = Index(target.location)
+            return index
     key = Path(index_dir).resolve()
     with _open_lock:
         index = _open.get(key)

@@ -6,6 +6,7 @@ import html
 import json
 import re
 import urllib.parse
+from collections.abc import Sequence
 
 from .confidence import DESCRIPTIONS
 from .printable import printable
@@ -282,7 +283,7 @@ def _load_button(view: DocumentView, lo: int, hi: int, label: str) -> str:
     return f'<button type="button" class="ak-open ak-more" data-ak-open="{_esc(request)}">{label}</button>'
 
 
-def sources_html(documents: list[DocumentRow], status_line: str) -> str:
+def sources_html(documents: Sequence[DocumentRow], status_line: str) -> str:
     rows = "".join(
         f"<tr><td>{_esc(d.get('title') or d['source'])}</td><td>{_esc(d.get('date') or '')}</td>"
         f"<td>{_esc(d.get('publisher') or '')}</td><td>{int(d.get('passages', 0))}</td>"

@@ -37,6 +37,8 @@ def faiss_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndar
 def hybrid_search(
     gen: Generation, lexical: LexicalIndex, query_vector: np.ndarray, query: str, k: int, settings: Settings
 ) -> list[Hit]:
+    if gen.faiss_index is None:
+        raise ValueError(f"{gen.path} has no FAISS index: its store searches it (MilvusIndex.search)")
     n = gen.faiss_index.ntotal
     if n == 0 or k <= 0:
         return []
@@ -59,10 +61,15 @@ def hybrid_search(
         sims = gen.sentence_vectors[p["sent_lo"] : p["sent_hi"]] @ query_vector
         best_sentence = float(sims.max()) if sims.size else d
         lx = float(lex[row]) / lex_max if lex_max > 0 else 0.0
-        score = settings.dense_weight * d + settings.sentence_weight * best_sentence + settings.lexical_weight * lx
-        hits.append(Hit(row, score, d, best_sentence, lx))
+        hits.append(fuse(row, d, best_sentence, lx, settings))
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
+
+
+def fuse(row: int, dense: float, sentence: float, lexical: float, settings: Settings) -> Hit:
+    """One passage's score from its cosine, its best sentence's cosine and its BM25 over the best BM25."""
+    score = settings.dense_weight * dense + settings.sentence_weight * sentence + settings.lexical_weight * lexical
+    return Hit(row, score, dense, sentence, lexical)
 
 
 def to_passage(row: PassageRow, score: float) -> Passage:

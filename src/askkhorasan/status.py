@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,9 @@ from .hashing import sha256_file
 from .embed import compatible, default_backend, default_precision
 from .errors import AskKhorasanError
 from .settings import DEFAULT_SETTINGS, Settings
+from .milvus_store import location, milvus_target, read_meta
 from .store import load_generation, read_documents
-from .types import IndexStatus, SourceStatus
+from .types import DocumentRow, IndexStatus, SourceStatus
 
 
 def source_states(files: list[CorpusFile], manifest: dict, max_source_mb: float,
@@ -66,10 +67,14 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
     Quick by default: the manifest and the documents list are read, not the vectors, and a source
     whose size and mtime are as the build recorded them is not hashed again. `verify` checks every
     file of the index against its hash and hashes every source."""
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     files = discover(corpus_dir) if corpus_dir.is_dir() else []
+    docs: Sequence[DocumentRow]
     try:
-        if verify:
+        target = milvus_target(index_dir)
+        if target is not None:
+            manifest, docs = read_meta(target)
+        elif verify:
             gen = load_generation(index_dir)
             manifest, docs = gen.manifest, gen.documents
         else:

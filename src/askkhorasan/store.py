@@ -57,9 +57,9 @@ class Generation:
 
     path: Path
     manifest: dict
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index | None  # None in a Milvus generation: Milvus searches its vectors
     passages: list[PassageRow]
-    documents: list[DocumentRow]
+    documents: Sequence[DocumentRow]
     sentence_vectors: np.ndarray
     sentence_spans: np.ndarray
 
@@ -340,16 +340,20 @@ def _prune(index_dir: Path, keep: str) -> None:
         pointer.unlink(missing_ok=True)
 
 
-def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, faiss_index: faiss.Index,
-                 faiss_type: str) -> dict:
+def new_manifest(settings: Settings, sources: dict[str, str], counts: dict, faiss_index: faiss.Index | None,
+                 faiss_type: str, index_parameters: dict | None = None) -> dict:
     """The manifest of a new generation; `versions` and `answer_models` record what built it and
-    which model files answered from it then (provenance only: neither decides whether it loads)."""
+    which model files answered from it then (provenance only: neither decides whether it loads).
+
+    `faiss_index` is None for a store that searches its vectors itself (Milvus): `faiss_type` and
+    `index_parameters` then say how that store's vector index searches."""
+    parameters = faiss_parameters(faiss_index) if faiss_index is not None else {}
     return {
         "format_version": FORMAT_VERSION,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": {"name": MODEL_NAME, "weights_sha256": MODEL_WEIGHTS_SHA256, "dimension": MODEL_DIMENSION},
         "settings": settings.to_dict(),
-        "faiss": {"type": faiss_type, **faiss_parameters(faiss_index)},
+        "faiss": {"type": faiss_type, **parameters, **(index_parameters or {})},
         "counts": counts,
         "sources": sources,
         "versions": library_versions(*INDEX_LIBRARIES),

@@ -78,6 +78,12 @@ class DocumentRow(TypedDict):
     passages: int
 
 
+class MilvusDocumentRow(DocumentRow):
+    """A documents row as the Milvus store keeps it: also where the source's passages are."""
+
+    first_passage: int  # its passages are ids first_passage:first_passage + passages
+
+
 class PassageRow(TypedDict):
     """One line of passages.jsonl, in vector order: a passage and where its sentences are."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 from .hashing import sha256_file
@@ -34,7 +35,7 @@ def _text(path: Path) -> str:
     return text
 
 
-def document_view(corpus_dir: str | Path, documents: list[DocumentRow], passages: list[PassageRow], source: str,
+def document_view(corpus_dir: str | Path, documents: Sequence[DocumentRow], passages: Sequence[PassageRow], source: str,
                   start: int, end: int, window_start: int | None = None, window_end: int | None = None) -> DocumentView:
     """The text around `start:end` of an indexed source, with its title, date, publisher, section and page.
 

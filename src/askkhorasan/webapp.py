@@ -9,18 +9,19 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answering import BaseIndex
 from .build import build_index
 from .environment import set_defaults
 from .errors import AskKhorasanError
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy
-from .index import Index, open_index
+from .index import open_index
 from .question import prepare_question
 from .progress import ProgressBars
 from .readers import SUPPORTED
 from .render import answer_html, build_report_html, build_report_lines, document_html, sources_html
 from .settings import DEFAULT_SETTINGS, Settings
 from .status import index_status
-from .store import BuildLock
+from .milvus_store import build_lock, location
 from .types import AddedFile, BuildReport
 from .upload import add_to_corpus
 from .viewer import document_view
@@ -115,7 +116,7 @@ SHOW_QUOTE = """
 """
 
 
-def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT_SETTINGS) -> None:
+def ensure_index(corpus_dir: Path, index_dir: str | Path, settings: Settings = DEFAULT_SETTINGS) -> None:
     """Build the index first when it is missing or behind the corpus, with progress on the console."""
     st = index_status(corpus_dir, index_dir, settings.max_source_mb)
     if not st.stale:
@@ -127,7 +128,7 @@ def ensure_index(corpus_dir: Path, index_dir: Path, settings: Settings = DEFAULT
         print(f"askkhorasan: {line}" if kind == "summary" else f"askkhorasan: {kind}: {line}", file=sys.stderr)
 
 
-def warm_up(index_dir: Path) -> threading.Thread:
+def warm_up(index_dir: str | Path) -> threading.Thread:
     """Open the index and load both models in a thread, answering one question, so that the
     first question asked in the app is not the one that waits for them. An error is left
     for create_app to raise, in the main thread."""
@@ -156,7 +157,7 @@ def _import_gradio() -> None:
 _adding = threading.Lock()
 
 
-def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy, token: str | None = None,
+def add_and_build(files, corpus_dir: Path, index_dir: str | Path, policy: UploadPolicy, token: str | None = None,
                   progress=None, settings: Settings = DEFAULT_SETTINGS) -> tuple[BuildReport | None, list[AddedFile]]:
     """Copy uploaded files into the corpus and refresh the index: one upload at a time.
 
@@ -164,7 +165,7 @@ def add_and_build(files, corpus_dir: Path, index_dir: Path, policy: UploadPolicy
     upload before anything is copied, so a refused upload leaves no file behind. Files already
     in the corpus are not copied again; when nothing was copied, nothing is built (report None)."""
     policy.check(token)
-    with _adding, BuildLock(index_dir):
+    with _adding, build_lock(index_dir):
         added = [add_to_corpus(f, corpus_dir, max_source_mb=settings.max_source_mb) for f in files]
         if not any(a.copied for a in added):
             return None, added
@@ -176,8 +177,8 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
                settings: Settings = DEFAULT_SETTINGS, policy: UploadPolicy | None = None) -> gr.Blocks:
     import gradio as gr
 
-    index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
-    index: Index = open_index(index_dir)
+    index_dir, corpus_dir = location(index_dir), Path(corpus_dir)
+    index: BaseIndex = open_index(index_dir)
     policy = policy or upload_policy("127.0.0.1", read_token())
 
     def fail(exc: AskKhorasanError) -> gr.Error:
@@ -198,8 +199,8 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             raise fail(exc) from None
 
     def view(source: str, start: int, end: int, window_start: int | None = None, window_end: int | None = None):
-        gen = index.generation
-        return document_view(corpus_dir, gen.documents, gen.passages, source, start, end, window_start, window_end)
+        return document_view(corpus_dir, index.documents, index.source_passages(source), source, start, end,
+                             window_start, window_end)
 
     def viewer_html(request: str) -> str:
         try:
@@ -291,7 +292,7 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
           host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None,
           token_file: str | Path | None = None, allow_uploads_without_token: bool = False, **launch) -> None:
     set_defaults()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     try:
         policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)

@@ -1,0 +1,335 @@
+"""The Milvus store against the index folder: the same passages and answers from real engines
+(Milvus Lite, FAISS, bm25s, the bundled model), refresh, faults and a killed build."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus", reason="Milvus support: pip install 'askkhorasan[milvus]' (scripts/test.sh does)")
+
+from askkhorasan import Index, build_index  # noqa: E402
+from askkhorasan.errors import AskKhorasanError, IndexMissingError  # noqa: E402
+from askkhorasan.evaluate import load_questions  # noqa: E402
+from askkhorasan.milvus_store import current_collection, dense_index_record, milvus_target, release  # noqa: E402
+from askkhorasan.status import index_status  # noqa: E402
+
+from conftest import DATA, ROOT, SEED  # noqa: E402
+
+SEED_QUESTIONS = [q.question for q in load_questions(DATA / "seed_questions.jsonl")] + [
+    json.loads(line)["question"] for line in (ROOT / "bench" / "data" / "seed_dev.jsonl").read_text().splitlines()
+]
+SQUAD_SAMPLE = ROOT.parent / "shared" / "bench" / "squad-v2-dev-5-articles.json"
+BRIDGE = "Bridge note\n\nThe new bridge over the river was funded by a loan from the regional bank in 2019.\n"
+
+
+def same_passages(a, b) -> None:
+    """The same passages in the same order, but for passages whose scores tie."""
+    assert {p.chunk_id for p in a} == {p.chunk_id for p in b}
+    for x, y in zip(a, b):
+        assert x.chunk_id == y.chunk_id or abs(x.score - y.score) < 1e-5, (x.chunk_id, x.score, y.chunk_id, y.score)
+        assert abs(x.score - y.score) < 1e-4
+
+
+def spans(citations) -> list:
+    return [(c.source, c.start, c.end, c.quote) for c in citations]
+
+
+def same_answer(a, b) -> None:
+    assert (a.found, a.text, a.band, a.note) == (b.found, b.text, b.band, b.note), a.question
+    assert spans(a.citations) == spans(b.citations)
+    assert abs(a.confidence - b.confidence) < 1e-3
+    assert (a.runner_up and spans([a.runner_up])) == (b.runner_up and spans([b.runner_up]))
+    same_passages(a.passages, b.passages)
+    if a.explanation:
+        assert a.explanation.stage == b.explanation.stage
+        assert [(c.start, c.matched_words) for c in a.explanation.candidates] == \
+               [(c.start, c.matched_words) for c in b.explanation.candidates]
+
+
+@pytest.fixture(scope="module")
+def seed_stores(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("stores")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    build_index(corpus, root / "index", embedder=embedder)
+    location = f"milvus-lite:{root / 'seed.db'}"
+    report = build_index(corpus, location, embedder=embedder)
+    assert report.passages == Index(root / "index", embedder=embedder).manifest["counts"]["passages"]
+    yield root, Index(root / "index", embedder=embedder), Index(location, embedder=embedder)
+    release(location)
+
+
+def test_a_milvus_location_is_parsed_and_a_bad_one_refused_with_the_fix():
+    assert milvus_target("index") is None and milvus_target(Path("milvus-lite:x.db")) is None
+    lite = milvus_target("milvus-lite:some/where.db")
+    assert lite.lite_path.name == "where.db" and lite.name == "askkhorasan"
+    server = milvus_target("milvus://db.example:19530/team_a")
+    assert (server.uri, server.name, server.lite_path) == ("http://db.example:19530", "team_a", None)
+    with pytest.raises(AskKhorasanError, match=r"milvus-lite:index\.db"):
+        milvus_target("milvus-lite:index")
+    with pytest.raises(AskKhorasanError, match="ASKKHORASAN_MILVUS_TOKEN"):
+        milvus_target("milvus://user:secret@db.example:19530")
+
+
+def test_the_manifest_records_the_milvus_vector_index_as_built():
+    exact = {"metric": "inner product", "exact_up_to": 50_000}
+    assert dense_index_record(50_000, lite=True) == ("milvus FLAT", exact)
+    assert dense_index_record(160_000, lite=True) == ("milvus IVF_FLAT", exact | {"nlist": 1600, "nprobe": 32})
+    assert dense_index_record(160_000, lite=False) == ("milvus HNSW", exact | {"M": 16, "efConstruction": 200})
+
+
+@pytest.mark.slow
+def test_seed_questions_get_the_same_passages_and_answers_from_both_stores(seed_stores):
+    _, local, milvus = seed_stores
+    assert type(milvus).__name__ == "MilvusIndex"
+    assert len(SEED_QUESTIONS) >= 40
+    for question in SEED_QUESTIONS:
+        same_passages(local.search(question, k=8), milvus.search(question, k=8))
+        same_answer(local.ask(question, explain=True), milvus.ask(question, explain=True))
+
+
+@pytest.mark.slow
+def test_the_source_viewer_and_status_read_milvus_like_the_folder(seed_stores):
+    root, local, milvus = seed_stores
+    # the manifest says how Milvus searches (no FAISS index) and what built it, beside what the folder's says
+    assert milvus.manifest["faiss"] == {"type": "milvus FLAT", "metric": "inner product", "exact_up_to": 50_000}
+    assert milvus.manifest["versions"] == local.manifest["versions"] | {
+        "pymilvus": metadata.version("pymilvus"), "milvus-lite": metadata.version("milvus-lite")}
+    assert milvus.manifest["answer_models"] == local.manifest["answer_models"]
+    assert milvus.documents == [d | {"first_passage": 0} for d in local.documents]
+    assert milvus.source_passages(SEED.name) == local.source_passages(SEED.name)
+    st_local = index_status(root / "corpus", root / "index")
+    st_milvus = index_status(root / "corpus", f"milvus-lite:{root / 'seed.db'}")
+    assert (st_milvus.exists, st_milvus.stale, st_milvus.passages, st_milvus.sources) == \
+           (st_local.exists, st_local.stale, st_local.passages, st_local.sources)
+
+
+@pytest.mark.slow
+def test_squad_sample_gets_the_same_passages_and_answers_from_both_stores(tmp_path, embedder):
+    if not SQUAD_SAMPLE.is_file():
+        pytest.skip(f"the SQuAD sample is not at {SQUAD_SAMPLE}")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import squad
+
+    questions = [q["question"] for q in squad.evenly_spaced(squad.write_corpus(SQUAD_SAMPLE, tmp_path / "corpus"), 60)]
+    build_index(tmp_path / "corpus", tmp_path / "index", embedder=embedder)
+    location = f"milvus-lite:{tmp_path / 'squad.db'}"
+    build_index(tmp_path / "corpus", location, embedder=embedder)
+    local, milvus = Index(tmp_path / "index", embedder=embedder), Index(location, embedder=embedder)
+    try:
+        for question in questions:
+            same_passages(local.search(question, k=5), milvus.search(question, k=5))
+            same_answer(local.ask(question), milvus.ask(question))
+    finally:
+        release(location)
+
+
+@pytest.mark.slow
+def test_refresh_adds_and_removes_sources_like_the_folder_and_a_loaded_index_follows(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'r.db'}"
+    target = milvus_target(location)
+    try:
+        for index_dir in (tmp_path / "index", location):
+            build_index(corpus, index_dir, embedder=embedder)
+        serving = Index(location, embedder=embedder)
+        first = current_collection(target)
+        assert build_index(corpus, location, embedder=embedder).generation  # nothing to do: nothing written
+        assert current_collection(target) == first
+
+        (corpus / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+        reports = [build_index(corpus, d, embedder=embedder) for d in (tmp_path / "index", location)]
+        for r in reports:
+            assert (r.added, r.unchanged, r.removed, r.embedded_passages) == (("bridge.txt",), (SEED.name,), (), 1)
+        assert current_collection(target) != first
+        question = "How was the bridge financed?"
+        assert "funded by a loan" in serving.ask(question).text  # the loaded index followed the alias
+        same_answer(Index(tmp_path / "index", embedder=embedder).ask(question), serving.ask(question))
+
+        (corpus / "bridge.txt").unlink()
+        reports = [build_index(corpus, d, embedder=embedder) for d in (tmp_path / "index", location)]
+        for r in reports:
+            assert (r.removed, r.unchanged, r.embedded_passages) == (("bridge.txt",), (SEED.name,), 0)
+        assert not any(d["source"] == "bridge.txt" for d in serving.documents)
+        same_answer(Index(tmp_path / "index", embedder=embedder).ask(question), serving.ask(question))
+        # two generations are kept (the current one and the one before), like the folder's
+        from askkhorasan.milvus_store import client
+
+        assert len([c for c in client(target).list_collections() if c.endswith("_p")]) == 2
+    finally:
+        release(location)
+
+
+@pytest.mark.slow
+def test_a_missing_milvus_index_is_reported_with_the_command_that_builds_it(tmp_path, embedder):
+    location = f"milvus-lite:{tmp_path / 'none.db'}"
+    with pytest.raises(IndexMissingError, match=f"askkhorasan build --index {location}"):
+        Index(location, embedder=embedder)
+    assert not (tmp_path / "none.db").exists()  # reading makes no file
+    assert not index_status(tmp_path, location).exists
+
+
+@pytest.mark.slow
+def test_a_damaged_milvus_index_is_refused_on_load_and_a_build_repairs_it(tmp_path, embedder):
+    from askkhorasan.errors import IndexCorruptError
+    from askkhorasan.milvus_store import client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'd.db'}"
+    target = milvus_target(location)
+    try:
+        build_index(corpus, location, embedder=embedder)
+        damaged = current_collection(target)
+        client(target).drop_collection(damaged[:-2] + "_s")  # the sentences of the serving generation
+        with pytest.raises(IndexCorruptError, match=f"askkhorasan build --index {location}"):
+            Index(location, embedder=embedder)
+        assert not index_status(corpus, location).exists
+
+        report = build_index(corpus, location, embedder=embedder)
+        assert report.added == (SEED.name,) and report.embedded_passages == report.passages  # nothing reused from it
+        assert current_collection(target) != damaged
+        assert "shrouded" in Index(location, embedder=embedder).ask("Why is the group shrouded in secrecy?").text
+    finally:
+        release(location)
+
+
+KILLED_BUILD = """
+import sys, time
+from askkhorasan import build_index, milvus_store
+real = milvus_store.write_generation
+def slow(target, **rows):
+    c = milvus_store.client(target)
+    flush = c.flush
+    def stop(collection):
+        flush(collection)
+        print("WRITING", collection, flush=True)
+        time.sleep(120)
+    c.flush = stop
+    return real(target, **rows)
+milvus_store.write_generation = slow
+build_index(sys.argv[1], sys.argv[2])
+"""
+
+
+@pytest.mark.slow
+def test_a_build_killed_while_writing_leaves_the_previous_collection_serving(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'k.db'}"
+    target = milvus_target(location)
+    build_index(corpus, location, embedder=embedder)
+    before = current_collection(target)
+    release(location)  # Milvus Lite serves a file to one process at a time
+    (corpus / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), location], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    deadline = time.time() + 300
+    written = None
+    for line in proc.stdout:
+        if line.startswith("WRITING") or time.time() > deadline:
+            written = line.split()[-1] if line.startswith("WRITING") else None
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert written, "the build never reached the write"
+
+    try:
+        from askkhorasan.milvus_store import client
+
+        assert written in client(target).list_collections()  # killed with the new generation half written
+        assert current_collection(target) == before
+        old = Index(location, embedder=embedder)
+        assert "Tirah Valley" in old.search("Where did TTP operatives pledge allegiance?", k=1)[0].text
+        assert [d["source"] for d in old.documents] == [SEED.name]
+
+        report = build_index(corpus, location, embedder=embedder)
+        assert report.added == ("bridge.txt",) and report.unchanged == (SEED.name,)
+        assert written not in client(target).list_collections()  # the dead build's collections are dropped
+        assert "funded by a loan" in Index(location, embedder=embedder).ask("How was the bridge financed?").text
+    finally:
+        release(location)
+
+
+@pytest.mark.slow
+def test_the_cli_builds_asks_and_searches_a_milvus_lite_index(tmp_path, embedder):
+    from click.testing import CliRunner
+
+    from askkhorasan.cli import main
+    from askkhorasan.index import forget_open_indexes
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    try:
+        result = runner.invoke(main, ["build", "--corpus", str(corpus), "--index", location, "-q"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(main, ["ask", "Why is the group shrouded in secrecy?", "--index", location, "--json"])
+        assert result.exit_code == 0, result.output
+        answer = json.loads(result.output)
+        assert "shrouded the organization in secrecy" in answer["text"]
+        result = runner.invoke(main, ["search", "Tirah Valley", "-k", "2", "--index", location, "--json"])
+        assert result.exit_code == 0 and "Tirah Valley" in json.loads(result.output)[0]["text"]
+        result = runner.invoke(main, ["status", "--corpus", str(corpus), "--index", location])
+        assert result.exit_code == 0 and "Up to date." in result.output
+        result = runner.invoke(main, ["ask", "x", "--index", "milvus://nohost"])
+        assert result.exit_code == 2 and "milvus://HOST:PORT" in result.output
+    finally:
+        forget_open_indexes()
+        release(location)
+
+
+@pytest.mark.slow
+def test_the_app_serves_a_milvus_lite_index(tmp_path, embedder):
+    from gradio_client import Client
+
+    from conftest import _free_port
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    location = f"milvus-lite:{tmp_path / 'app.db'}"
+    build_index(corpus, location, embedder=embedder)
+    local_passages = Index(location, embedder=embedder).source_passages(SEED.name)
+    release(location)
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--corpus", str(corpus),
+                             "--index", location], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        client = None
+        deadline = time.time() + 600
+        while client is None and time.time() < deadline:
+            assert proc.poll() is None, (tmp_path / "app.log").read_text()
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                time.sleep(1)
+        answer = client.predict("Why is the group shrouded in secrecy?", api_name="/ask")
+        assert answer["found"] and "shrouded the organization in secrecy" in answer["text"]
+        cite = answer["citations"][0]
+        view = client.predict(SEED.name, cite["start"], cite["end"], api_name="/document")
+        inside = [p for p in local_passages if p["start"] <= cite["start"] < p["end"]]
+        assert view["section"] == inside[0]["section"] and view["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
