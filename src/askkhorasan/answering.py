@@ -16,7 +16,8 @@ from .abstain import answerable_probability
 from .abstain import features as abstention_features
 from .answer import Candidate, SentenceTable, compose_answer
 from .answer_model import AnswerModel, shared_answer_model
-from .embed import Embedder
+from .embed import Embedder, compatible
+from .errors import IndexIncompatibleError
 from .explain import arrange, explanation, runner_up
 from .milvus_store import MilvusTarget
 from .question import CUT_NOTE, prepare_question
@@ -47,6 +48,17 @@ class BaseIndex(ABC):
         if self._selection is None:
             self._selection = rerank.Selection.load()
         return self._selection
+
+    def _check_vectors(self, built_with: dict | None) -> None:
+        """Refuse an index whose vectors (`built_with`, its manifest's "embedding") cannot be searched
+        with this embedder's question vectors."""
+        if not compatible(built_with, self.embedder.precision):
+            raise IndexIncompatibleError(
+                f"the index at {self.index_dir} holds {(built_with or {}).get('precision', 'fp32')} vectors "
+                f"({(built_with or {}).get('backend', 'torch')} backend) but questions are embedded by the "
+                f"{self.embedder.backend} backend ({self.embedder.precision}) — run `askkhorasan build --index "
+                f"{self.index_dir}` to re-embed it, or set ASKKHORASAN_BACKEND to the backend that built it"
+            )
 
     @property
     @abstractmethod

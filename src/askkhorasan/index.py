@@ -10,8 +10,7 @@ from pathlib import Path
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
 from .answer_model import AnswerModel
 from .answering import BaseIndex
-from .embed import Embedder, compatible, shared_embedder
-from .errors import IndexIncompatibleError
+from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .milvus_store import milvus_target
 from .retrieve import Hit, hybrid_search, to_passage
@@ -50,14 +49,7 @@ class Index(BaseIndex):
 
     def _load(self, gen: Generation | None = None) -> tuple[Generation, LexicalIndex, SentenceTable]:
         gen = gen or load_generation(self._folder)
-        built_with = gen.manifest.get("embedding")
-        if not compatible(built_with, self.embedder.precision):
-            raise IndexIncompatibleError(
-                f"the index at {self.index_dir} holds {(built_with or {}).get('precision', 'fp32')} vectors "
-                f"({(built_with or {}).get('backend', 'torch')} backend) but questions are embedded by the "
-                f"{self.embedder.backend} backend ({self.embedder.precision}) — run `askkhorasan build --index "
-                f"{self.index_dir}` to re-embed it, or set ASKKHORASAN_BACKEND to the backend that built it"
-            )
+        self._check_vectors(gen.manifest.get("embedding"))
         lexical = LexicalIndex.load(gen.path / LEXICAL)
         return gen, lexical, SentenceTable(gen, lexical)
 

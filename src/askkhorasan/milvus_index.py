@@ -20,8 +20,8 @@ from . import milvus_store
 from .answer import TOP_PASSAGES, Candidate, SentenceTable, score_candidates
 from .answer_model import AnswerModel
 from .answering import BaseIndex
-from .embed import Embedder, compatible, passage_vectors, shared_embedder
-from .errors import AskKhorasanError, IndexIncompatibleError
+from .embed import Embedder, passage_vectors, shared_embedder
+from .errors import AskKhorasanError
 from .lexical import question_terms
 from .milvus_store import MilvusTarget, fetch, term_key, unpack
 from .retrieve import Hit, fuse, to_passage
@@ -92,13 +92,7 @@ class MilvusIndex(BaseIndex):
         return _Loaded(collection, manifest, documents)
 
     def _check(self, state: _Loaded) -> None:
-        built_with = state.manifest.get("embedding")
-        if not compatible(built_with, self.embedder.precision):
-            raise IndexIncompatibleError(
-                f"the index at {self.target} holds {(built_with or {}).get('precision', 'fp32')} vectors but questions "
-                f"are embedded by the {self.embedder.backend} backend ({self.embedder.precision}) — "
-                f"{self.target.rebuild_hint()}, or set ASKKHORASAN_BACKEND to the backend that built it"
-            )
+        self._check_vectors(state.manifest.get("embedding"))
 
     def _loaded(self) -> _Loaded:
         """The loaded generation, reloaded first if a build has moved the alias since."""
