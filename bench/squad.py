@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -43,3 +44,16 @@ def evenly_spaced(items: list, n: int) -> list:
         return list(items)
     step = len(items) / n
     return [items[int(i * step)] for i in range(n)]
+
+
+def training_record(script: str, arguments: dict) -> dict:
+    """The `training` provenance of a model fitted on the SQuAD dev set and sample: the script,
+    its arguments, the data's hashes and the day."""
+    from askkhorasan.hashing import sha256_file
+
+    return {
+        "script": script,
+        "arguments": arguments,
+        "data": {p.name: sha256_file(p) for p in (FULL, SAMPLE)},
+        "fitted": datetime.date.today().isoformat(),
+    }

@@ -17,7 +17,6 @@ uses its output: refit the selection after it.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import tempfile
@@ -31,7 +30,6 @@ import squad  # noqa: E402
 import askkhorasan as ak  # noqa: E402
 from askkhorasan import abstain, linear_model  # noqa: E402
 from askkhorasan.answer import SCORER  # noqa: E402
-from askkhorasan.hashing import sha256_file  # noqa: E402
 
 
 def gapped_corpus(work: Path) -> tuple[Path, dict[str, list[str]]]:
@@ -107,12 +105,7 @@ def main() -> None:
         path = linear_model.write(
             abstain.MODEL, features=abstain.FEATURES, weights=weights, bias=bias, metrics=metrics,
             depends_on=(SCORER,),
-            training={
-                "script": "bench/train_abstention.py",
-                "arguments": {"per_group": args.per_group},
-                "data": {p.name: sha256_file(p) for p in (squad.FULL, squad.SAMPLE)},
-                "fitted": datetime.date.today().isoformat(),
-            },
+            training=squad.training_record("bench/train_abstention.py", {"per_group": args.per_group}),
         )
         print(f"wrote {path}; refit training/fit_selection.py, which uses it")
 

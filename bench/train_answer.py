@@ -15,7 +15,6 @@ The answerability model (bench/train_abstention.py) and the answer selection
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import tempfile
@@ -29,7 +28,6 @@ import squad  # noqa: E402
 import askkhorasan as ak  # noqa: E402
 from askkhorasan import linear_model  # noqa: E402
 from askkhorasan.answer import FEATURES, SCORER, feature_scorer  # noqa: E402
-from askkhorasan.hashing import sha256_file  # noqa: E402
 
 
 def training_corpus(work: Path) -> tuple[Path, list[dict]]:
@@ -97,12 +95,7 @@ def main() -> None:
     if args.write:
         path = linear_model.write(
             SCORER, features=FEATURES, weights=weights, bias=bias, metrics=metrics,
-            training={
-                "script": "bench/train_answer.py",
-                "arguments": {"questions": args.questions},
-                "data": {p.name: sha256_file(p) for p in (squad.FULL, squad.SAMPLE)},
-                "fitted": datetime.date.today().isoformat(),
-            },
+            training=squad.training_record("bench/train_answer.py", {"questions": args.questions}),
         )
         print(f"wrote {path}; refit bench/train_abstention.py and training/fit_selection.py, which use it")
 
