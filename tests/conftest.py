@@ -35,11 +35,17 @@ def embedder():
     return shared_embedder()
 
 
+def seed_corpus(root: Path) -> Path:
+    """A new corpus/ folder in `root` holding the seed article."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    return corpus
+
+
 def seed_folder(root: Path, embedder) -> Path:
     """`root` holding corpus/ with the seed article and index/ built from it, for tests that damage a copy."""
-    (root / "corpus").mkdir()
-    shutil.copy(SEED, root / "corpus" / SEED.name)
-    build_index(root / "corpus", root / "index", embedder=embedder)
+    build_index(seed_corpus(root), root / "index", embedder=embedder)
     return root
 
 
@@ -47,9 +53,7 @@ def seed_folder(root: Path, embedder) -> Path:
 def seed_built(tmp_path_factory, embedder) -> Built:
     """The seed article, indexed once for the session."""
     root = tmp_path_factory.mktemp("seed")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(root)
     build_index(corpus, root / "index", embedder=embedder)
     return Built(corpus, root / "index", Index(root / "index", embedder=embedder))
 
@@ -77,9 +81,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("app")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(root)
     (corpus / "untrusted.md").write_text(UNTRUSTED, encoding="utf-8")
     build_index(corpus, root / "index", embedder=embedder)
     port = _free_port()

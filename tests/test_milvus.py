@@ -3,7 +3,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from askkhorasan.evaluate import load_questions  # noqa: E402
 from askkhorasan.milvus_store import current_collection, dense_index_record, milvus_target, release  # noqa: E402
 from askkhorasan.status import index_status  # noqa: E402
 
-from conftest import DATA, ROOT, SEED  # noqa: E402
+from conftest import DATA, ROOT, SEED, seed_corpus  # noqa: E402
 
 SEED_QUESTIONS = [q.question for q in load_questions(DATA / "seed_questions.jsonl")] + [
     json.loads(line)["question"] for line in (ROOT / "bench" / "data" / "seed_dev.jsonl").read_text().splitlines()
@@ -57,9 +56,7 @@ def same_answer(a, b) -> None:
 @pytest.fixture(scope="module")
 def seed_stores(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("stores")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(root)
     build_index(corpus, root / "index", embedder=embedder)
     location = f"milvus-lite:{root / 'seed.db'}"
     report = build_index(corpus, location, embedder=embedder)
@@ -133,9 +130,7 @@ def test_squad_sample_gets_the_same_passages_and_answers_from_both_stores(tmp_pa
 
 @pytest.mark.slow
 def test_refresh_adds_and_removes_sources_like_the_folder_and_a_loaded_index_follows(tmp_path, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(tmp_path)
     location = f"milvus-lite:{tmp_path / 'r.db'}"
     target = milvus_target(location)
     try:
@@ -183,9 +178,7 @@ def test_a_damaged_milvus_index_is_refused_on_load_and_a_build_repairs_it(tmp_pa
     from askkhorasan.errors import IndexCorruptError
     from askkhorasan.milvus_store import client
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(tmp_path)
     location = f"milvus-lite:{tmp_path / 'd.db'}"
     target = milvus_target(location)
     try:
@@ -224,9 +217,7 @@ build_index(sys.argv[1], sys.argv[2])
 
 @pytest.mark.slow
 def test_a_build_killed_while_writing_leaves_the_previous_collection_serving(tmp_path, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(tmp_path)
     location = f"milvus-lite:{tmp_path / 'k.db'}"
     target = milvus_target(location)
     build_index(corpus, location, embedder=embedder)
@@ -271,9 +262,7 @@ def test_the_cli_builds_asks_and_searches_a_milvus_lite_index(tmp_path, embedder
     from askkhorasan.cli import main
     from askkhorasan.index import forget_open_indexes
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(tmp_path)
     location = f"milvus-lite:{tmp_path / 'cli.db'}"
     runner = CliRunner()
     try:
@@ -300,9 +289,7 @@ def test_the_app_serves_a_milvus_lite_index(tmp_path, embedder):
 
     from conftest import _free_port
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = seed_corpus(tmp_path)
     location = f"milvus-lite:{tmp_path / 'app.db'}"
     build_index(corpus, location, embedder=embedder)
     local_passages = Index(location, embedder=embedder).source_passages(SEED.name)
