@@ -15,6 +15,10 @@ DEFAULTS = {
     # The tokenizers' own thread pool would warn, or deadlock, across the app's forks and threads.
     "TOKENIZERS_PARALLELISM": "false",
     "GRADIO_ANALYTICS_ENABLED": "False",
+    # The app answers up to four questions at once. Said here rather than with
+    # `queue(default_concurrency_limit=4)`: gr.Blocks makes its queue when it is created, reading
+    # this, and a second queue() call builds Gradio's whole FastAPI app again (~0.05 s of start-up).
+    "GRADIO_DEFAULT_CONCURRENCY_LIMIT": "4",
 }
 
 

