@@ -26,3 +26,25 @@ def test_idf_is_bm25s_idf_from_document_frequencies():
 def test_an_empty_index_has_no_idf():
     empty = LexicalIndex.build([])
     assert empty.idf() == {} and empty.unseen_idf() == 1.0
+
+
+def test_lemmas_from_the_streamed_dictionary_are_simplemmas_default_ones():
+    # lexical.py reads simplemma's streamed (low-memory) dictionary because it opens faster; the
+    # lemmas must be those of the default dictionary that indexes were built with.
+    import json
+    import re
+    from pathlib import Path
+
+    import simplemma
+
+    from askkhorasan.lexical import _lemma
+
+    root = Path(__file__).resolve().parents[1]
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted((root / "corpus").iterdir()) if p.is_file())
+    squad = json.loads((root / "tests" / "data" / "squad-v2-dev-5-articles.json").read_text(encoding="utf-8"))
+    text += " ".join(p["context"] + " " + " ".join(q["question"] for q in p["qas"])
+                     for a in squad["data"] for p in a["paragraphs"])
+    words = sorted(set(re.findall(r"[^\W\d_]+", text)))
+    words += [w.lower() for w in words] + [w.title() for w in words]
+    assert len(words) > 10_000
+    assert [_lemma(w) for w in words] == [simplemma.lemmatize(w, lang="en") for w in words]
