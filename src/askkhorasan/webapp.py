@@ -320,7 +320,10 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
 
 def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
           host: str = "127.0.0.1", port: int = 7860, max_source_mb: float | None = None,
-          token_file: str | Path | None = None, allow_uploads_without_token: bool = False, **launch) -> None:
+          token_file: str | Path | None = None, allow_uploads_without_token: bool = False,
+          **launch) -> gr.Blocks:
+    """Build the index if it is missing or stale, start the app and serve until interrupted; with
+    `prevent_thread_lock=True`, return the running app once it listens."""
     set_defaults()
     corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
@@ -344,3 +347,4 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
                    prevent_thread_lock=True, **launch)
     if block:
         app.block_thread()
+    return app
