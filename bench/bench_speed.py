@@ -13,6 +13,7 @@ would otherwise fight over the two cores and slow each other down):
   - thread counts (1 and 2) for one query and for a batch, on each graph backend.
 
     python bench/bench_speed.py [--backends torch onnx openvino onnx-int8] [--no-full] [--runs 5]
+    python bench/bench_speed.py --start-only [--runs 5] [--app-runs 2]   # the cold `ask` and the app start alone
 
 Wall times on a shared machine depend on what else runs; CPU seconds are printed beside
 the cold command and the app start, as they do not.
@@ -266,6 +267,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="cold `ask` runs per backend")
     parser.add_argument("--no-full", action="store_true", help="skip the SQuAD dev set build")
     parser.add_argument("--build-rounds", type=int, default=2, help="SQuAD dev set builds per backend")
+    parser.add_argument("--app-runs", type=int, default=2, help="app starts per backend (the best is reported)")
+    parser.add_argument("--start-only", action="store_true",
+                        help="only the cold `ask` and the app start: no held-out figures, latency or builds")
     parser.add_argument("--build-worker")
     parser.add_argument("--worker")
     parser.add_argument("--latency-worker")
@@ -285,12 +289,15 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="askkhorasan-speed-"))
     load_before = os.getloadavg()[1]
-    results = {b: run_worker(b, work, not args.no_full) for b in args.backends}
-    if not args.no_full and squad.FULL.exists():
-        for b, figures in interleaved_builds(args.backends, work, args.build_rounds).items():
-            results[b]["dev_build"] = figures
-    for b, figures in interleaved_latency(args.backends, work).items():
-        results[b].update(figures)
+    if args.start_only:
+        results: dict = {b: {} for b in args.backends}
+    else:
+        results = {b: run_worker(b, work, not args.no_full) for b in args.backends}
+        if not args.no_full and squad.FULL.exists():
+            for b, figures in interleaved_builds(args.backends, work, args.build_rounds).items():
+                results[b]["dev_build"] = figures
+        for b, figures in interleaved_latency(args.backends, work).items():
+            results[b].update(figures)
 
     # Cold commands and app start on the bundled corpus, backends alternating so that the
     # machine's load falls on each alike. One index of fp32 vectors serves torch, onnx and openvino.
@@ -307,7 +314,7 @@ def main() -> None:
     for _ in range(args.runs):
         for b in args.backends:
             cold[b].append(cold_ask(b, results[b]["index"]))
-    for _ in range(2):
+    for _ in range(args.app_runs):
         for b in args.backends:
             app[b].append(app_first_answer(b, results[b]["index"]))
     for b in args.backends:
@@ -327,7 +334,7 @@ def report(results: dict, backends: list[str]) -> None:
     rows = [
         ("cold `askkhorasan ask` (s, p50)", "cold_ask_s", "{:.2f}"),
         ("  its CPU time (s, p50)", "cold_ask_cpu_s", "{:.2f}"),
-        ("app start to first answer (s, best of 2)", "app_first_answer_s", "{:.2f}"),
+        ("app start to first answer (s, best run)", "app_first_answer_s", "{:.2f}"),
         ("  the app's CPU time by then (s)", "app_first_answer_cpu_s", "{:.2f}"),
         ("model load, libraries imported (s)", "model_load_s", "{:.2f}"),
         ("query embedding p50 (ms)", "query_embed_p50_ms", "{:.2f}"),
@@ -337,6 +344,8 @@ def report(results: dict, backends: list[str]) -> None:
     ]
     print(f"{'':<42}" + "".join(f"{b:>12}" for b in backends) + ("   ratio to torch" if base else ""))
     for label, key, fmt in rows:
+        if not all(key in results[b] for b in backends):  # not measured in this run (--start-only)
+            continue
         line = f"{label:<42}" + "".join(f"{fmt.format(results[b][key]):>12}" for b in backends)
         if base:
             line += "   " + " ".join(f"x{results[b][key] / base[key]:.2f}" for b in backends if b != "torch")
@@ -355,6 +364,8 @@ def report(results: dict, backends: list[str]) -> None:
             line += "   " + " ".join(f"x{results[b]['dev_build']['cpu_seconds'] / base['dev_build']['cpu_seconds']:.2f}"
                                      for b in backends if b != "torch")
         print(line)
+    if not all("seed" in results[b] for b in backends):
+        return
     print("\nheld-out figures (hit@1 / answer accuracy):")
     for name in ("seed", "squad_sample"):
         line = f"  {name:<40}"
