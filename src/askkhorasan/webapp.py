@@ -328,15 +328,18 @@ def serve(corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
     corpus_dir, index_dir = Path(corpus_dir), location(index_dir)
     settings = Settings(max_source_mb=max_source_mb) if max_source_mb else DEFAULT_SETTINGS
     block = not launch.pop("prevent_thread_lock", False)
+    try:
+        policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
+        ensure_index(corpus_dir, index_dir, settings)  # a build is long: it runs with the collector on
+    except AskKhorasanError as exc:
+        raise SystemExit(f"Error: {exc}") from None
     with _collection_paused():
+        # The models load while Gradio imports (compiling them is native code, off the GIL),
+        # and go on loading while the server starts: the first question waits for them if it
+        # comes sooner. create_app waits only for the index to open.
+        warm_up(index_dir)
+        _import_gradio()
         try:
-            policy = upload_policy(host, read_token(token_file), allow_uploads_without_token)
-            ensure_index(corpus_dir, index_dir, settings)
-            # The models load while Gradio imports (compiling them is native code, off the GIL),
-            # and go on loading while the server starts: the first question waits for them if
-            # it comes sooner. create_app waits only for the index to open.
-            warm_up(index_dir)
-            _import_gradio()
             app = create_app(index_dir, corpus_dir, settings, policy)
         except AskKhorasanError as exc:
             raise SystemExit(f"Error: {exc}") from None
