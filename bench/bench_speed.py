@@ -148,9 +148,9 @@ def thread_choice(embedder, queries: list[str], texts: list[str]) -> dict:
     result = {}
     for threads in (1, 2):
         if embedder.backend == "openvino":
-            import openvino as ov
+            from askkhorasan.openvino_model import _compile, import_openvino
 
-            from askkhorasan.openvino_model import _compile
+            ov = import_openvino()
 
             core = ov.Core()
             request = _compile(core, core.read_model(str(embedder._runner.graph)), threads,

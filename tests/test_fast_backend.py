@@ -227,3 +227,20 @@ def test_openvino_conversion_is_kept_and_checked(bf16, tmp_path):
     weights.write_bytes(weights.read_bytes()[: size // 2])
     assert np.allclose(OpenVinoModel(graph, bf16.tokenizer).run(text), expected)
     assert weights.stat().st_size == size
+
+
+def test_openvino_is_imported_without_its_usage_telemetry():
+    """`import openvino` sends a Google Analytics event and counts itself in ~/intel unless
+    opted out; the product imports it with the telemetry off, and leaves CI as it found it."""
+    pytest.importorskip("openvino")
+    code = (
+        "import os\n"
+        "from askkhorasan.openvino_model import import_openvino\n"
+        "import_openvino()\n"
+        "import openvino_telemetry\n"
+        "print(openvino_telemetry.Telemetry().consent, os.environ.get('CI'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "None"]
