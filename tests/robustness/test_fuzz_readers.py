@@ -1,6 +1,6 @@
 """Untrusted bytes into every reader and the chunker: a Document with exact offsets, or a SourceError."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from askkhorasan import SourceError
@@ -50,6 +50,7 @@ def test_random_bytes(embedder, data, suffix):
 
 @FUZZ
 @given(parts=st.lists(st.one_of(st.sampled_from(HTML_BITS), st.text(max_size=80)), max_size=60))
+@example(parts=["<div>", "0<A", "<p>", "-->"])  # trafilatura cannot re-read its own XML of this page
 def test_random_html(embedder, parts):
     read_or_refuse(("<html><body>" + "".join(parts)).encode("utf-8", "surrogatepass"), ".html", embedder)
 

@@ -22,13 +22,20 @@ def read(data: bytes, source: str):
 
     if b"\x00" in data[:4096]:
         raise SourceError(f"{source}: binary data, not an HTML page")
-    xml = trafilatura.extract(
-        data, output_format="xml", include_comments=False, include_tables=True, with_metadata=True,
-        favor_recall=True,
-    )
-    if not xml:
+    options = dict(include_comments=False, include_tables=True, with_metadata=True, favor_recall=True)
+    try:
+        xml = trafilatura.extract(data, output_format="xml", **options)
+        root = etree.fromstring(xml.encode("utf-8")) if xml else None
+    except etree.XMLSyntaxError:
+        # trafilatura re-parses the XML it wrote itself, and on some broken markup (an attribute
+        # name such as `0<A`) that fails; its plain-text output of the same page still works.
+        text = trafilatura.extract(data, output_format="txt", **(options | {"with_metadata": False}))
+        if not text:
+            raise SourceError(f"{source}: no main text found in the HTML page") from None
+        blocks = [RawBlock("paragraph", " ".join(line.split())) for line in text.splitlines() if line.strip()]
+        return assemble(source, "html", blocks)
+    if root is None:
         raise SourceError(f"{source}: no main text found in the HTML page")
-    root = etree.fromstring(xml.encode("utf-8"))
     title = root.get("title") or None
     blocks: list[RawBlock] = []
     main = root.find("main")
