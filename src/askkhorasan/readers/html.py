@@ -32,8 +32,8 @@ def read(data: bytes, source: str):
         text = trafilatura.extract(data, output_format="txt", **(options | {"with_metadata": False}))
         if not text:
             raise SourceError(f"{source}: no main text found in the HTML page") from None
-        blocks = [RawBlock("paragraph", " ".join(line.split())) for line in text.splitlines() if line.strip()]
-        return assemble(source, "html", blocks)
+        lines = [RawBlock("paragraph", " ".join(line.split())) for line in text.splitlines() if line.strip()]
+        return assemble(source, "html", lines)
     if root is None:
         raise SourceError(f"{source}: no main text found in the HTML page")
     title = root.get("title") or None
