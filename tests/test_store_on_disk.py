@@ -18,6 +18,7 @@ from askkhorasan.answer import SentenceTable
 from askkhorasan.evaluate import load_questions
 from askkhorasan.lexical import LexicalIndex
 from askkhorasan.rows import DocumentTable, PassageTable
+from askkhorasan.status import index_status
 from askkhorasan.store import LEXICAL, Generation, load_generation
 
 from conftest import DATA, seed_corpus
@@ -76,6 +77,9 @@ def test_files_are_hashed_once_and_a_changed_file_is_still_refused(tmp_path, emb
     assert len(counted_hashing) == listed  # the first load hashed every file, the second none
     record = tmp_path / "cache" / verified.MEMO
     assert record.is_file() and not record.resolve().is_relative_to(index_dir.resolve())
+    counted_hashing.clear()
+    assert index_status(tmp_path / "corpus", index_dir, verify=True).exists
+    assert len(counted_hashing) == listed  # `status --verify` hashes every file again
 
     # An edit that keeps the file's size and puts its modification time back is still seen.
     path = gen / "passages.sqlite"

@@ -40,9 +40,10 @@ def _key(path: Path, expected_sha256: str) -> str:
 class Verifier:
     """Checks files against (bytes, sha256); `save()` remembers the new verifications."""
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: bool = True) -> None:
+        """`remembered=False` hashes every file, as `status --verify` asks (and remembers the result)."""
         self.path = cache_root() / MEMO
-        self._memo = self._read()
+        self._memo = self._read() if remembered else {}
         self._new: dict[str, str] = {}
         self.hashed: list[Path] = []  # files read in full by this verifier, for tests and logs
 
