@@ -1,7 +1,9 @@
 """Building and loading the index: incremental, atomic, and loud about what it cannot use."""
 
+import contextlib
 import json
 import shutil
+import sqlite3
 
 import pytest
 
@@ -129,8 +131,9 @@ def test_truncated_file_is_detected(built, embedder):
 
 def test_hand_edited_passages_are_detected(built, embedder):
     index_dir, gen = built
-    text = (gen / "passages.jsonl").read_text(encoding="utf-8")
-    (gen / "passages.jsonl").write_text(text.replace("Taliban", "Talibam", 1), encoding="utf-8")
+    with contextlib.closing(sqlite3.connect(gen / "passages.sqlite")) as con:  # the same size, other text
+        con.execute("UPDATE passages SET text = replace(text, 'Taliban', 'Talibam')")
+        con.commit()
     with pytest.raises(IndexCorruptError):
         Index(index_dir, embedder=embedder)
 
@@ -181,7 +184,7 @@ def test_manifest_records_how_the_index_was_built(built):
     assert manifest["model"]["weights_sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
     assert manifest["settings"]["max_tokens"] <= 254
     assert manifest["sources"][SEED.name] and manifest["format_version"] >= 1
-    assert set(manifest["files"]) >= {"passages.faiss", "passages.jsonl", "sentences.npy", "documents.jsonl"}
+    assert set(manifest["files"]) >= {"passages.faiss", "passages.sqlite", "sentences.npy", "documents.sqlite"}
     import bm25s
     import faiss
 

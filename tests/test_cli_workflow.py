@@ -201,7 +201,7 @@ def test_a_damaged_index_is_rebuilt_even_with_nothing_changed(folders, tmp_path,
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     first = build_index(corpus, index, embedder=embedder)
-    with (index / first.generation / "passages.jsonl").open("a") as fh:
+    with (index / first.generation / "passages.sqlite").open("a") as fh:
         fh.write("\n")
     assert build_index(corpus, index, embedder=embedder).generation != first.generation
 

@@ -1,9 +1,11 @@
 """`status`: quick by default (the manifest, and hashes kept with each source's size and mtime),
 every byte checked with --verify."""
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -65,8 +67,10 @@ def test_damaged_vectors_are_found_by_verify_not_read_by_the_quick_status(copy):
 
 
 def test_a_damaged_documents_list_is_found_by_the_quick_status(copy):
-    documents = current_generation(copy / "index") / "documents.jsonl"
-    documents.write_text(documents.read_text().replace('"title": "', '"title": "Forged '))
+    documents = current_generation(copy / "index") / "documents.sqlite"
+    with contextlib.closing(sqlite3.connect(documents)) as con:
+        con.execute("UPDATE documents SET title = 'Forged ' || title")
+        con.commit()
     st = index_status(copy / "corpus", copy / "index")
     assert not st.exists and "askkhorasan build" in st.problem
 

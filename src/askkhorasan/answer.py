@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,11 +142,14 @@ class SentenceTable:
     """Per-index lookups the answer stage needs: each sentence's passage and the IDF of terms."""
 
     def __init__(self, gen: Generation, lexical: LexicalIndex):
-        self.owner = np.full(len(gen.sentence_spans), -1, dtype=np.int64)
-        for row, p in enumerate(gen.passages):
-            span = self.owner[p["sent_lo"] : p["sent_hi"]]
-            span[span < 0] = row
-        self.idf = lexical.idf()
+        if gen.sentence_owner is not None:  # stored by the build: nothing read per passage on load
+            self.owner = gen.sentence_owner
+        else:
+            self.owner = np.full(len(gen.sentence_spans), -1, dtype=np.int64)
+            for row, p in enumerate(gen.passages):
+                span = self.owner[p["sent_lo"] : p["sent_hi"]]
+                span[span < 0] = row
+        self.idf: Mapping[str, float] = lexical.idf()
         self.default_idf = lexical.unseen_idf()
 
         self._sentence_tokens: dict[int, list[str]] = {}

@@ -23,7 +23,7 @@ from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
 from .sources import DocRows, Progress, embed_missing, read_corpus
 from .status import source_states
 from .store import (
-    BuildLock, Generation, faiss_index_from_blocks, load_generation, new_manifest, read_jsonl, verify_generation,
+    BuildLock, Generation, document_rows, faiss_index_from_blocks, load_generation, new_manifest, verify_generation,
     write_generation,
 )
 from .types import BuildReport, DocumentRow, PassageRow, SourceFailure
@@ -146,7 +146,7 @@ def _nothing_to_do(
         src not in present for src in manifest.get("sources", {})
     ):
         return None
-    documents = read_jsonl(gen_path / "documents.jsonl")
+    documents = document_rows(gen_path)
     return BuildReport(
         corpus_dir=str(corpus_dir), index_dir=str(index_dir),
         unchanged=tuple(s.source for s in states if s.state == "indexed"),

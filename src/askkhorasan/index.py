@@ -14,6 +14,7 @@ from .embed import Embedder, shared_embedder
 from .lexical import LexicalIndex
 from .milvus_store import milvus_target
 from .retrieve import Hit, hybrid_search, to_passage
+from .rows import PassageTable
 from .settings import DEFAULT_SETTINGS, Settings
 from .store import CURRENT, LEXICAL, Generation, current_generation, load_generation
 from .types import DocumentRow, Passage, PassageRow
@@ -82,7 +83,10 @@ class Index(BaseIndex):
 
     def source_passages(self, source: str) -> list[PassageRow]:
         """The passages of one source (the source viewer's section and page)."""
-        return [p for p in self.generation.passages if p["source"] == source]
+        passages = self.generation.passages
+        if isinstance(passages, PassageTable):
+            return passages.of_source(source)
+        return [p for p in passages if p["source"] == source]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The `k` passages that best answer `query`, best first."""

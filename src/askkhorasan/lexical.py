@@ -12,7 +12,7 @@ import itertools
 import logging
 import math
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 import bm25s
 import bm25s.stopwords
@@ -68,7 +68,7 @@ class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, size: int):
         self.retriever = retriever
         self.size = size
-        self.vocab = set(retriever.vocab_dict) if size else set()
+        self.vocab: Collection[str] = retriever.vocab_dict if size else set()
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> "LexicalIndex":
@@ -81,6 +81,11 @@ class LexicalIndex:
         while batch := list(itertools.islice(texts, _TOKENIZE_BATCH)):
             for terms in tokenize(batch):
                 ids.append([vocab.setdefault(t, len(vocab)) for t in terms])
+        return cls.from_term_ids(ids, vocab)
+
+    @classmethod
+    def from_term_ids(cls, ids: list[list[int]], vocab: dict[str, int]) -> "LexicalIndex":
+        """BM25 over texts already tokenized: each text's terms as ids into `vocab`."""
         retriever = bm25s.BM25()
         if ids:
             vocab = vocab or {"": 0}  # texts of stop words only: bm25s cannot index an empty vocabulary
@@ -98,21 +103,16 @@ class LexicalIndex:
         size = int((path / "size.txt").read_text())
         if not size:
             return cls(bm25s.BM25(), 0)
-        return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), size)
+        # Memory-mapped: the score arrays stay on disk, and a query reads its terms' postings.
+        return cls(bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0), size)
 
-    def idf(self) -> dict[str, float]:
+    def idf(self) -> Mapping[str, float]:
         """The inverse document frequency of every indexed term, as BM25 weighs it:
-        log(1 + (N - df + 0.5) / (df + 0.5)) over the N passages."""
+        log(1 + (N - df + 0.5) / (df + 0.5)) over the N passages; computed per term when asked
+        (a large index has millions of terms, and a question needs a handful)."""
         if not self.size:
             return {}
-        indptr = np.asarray(self.retriever.scores["indptr"])  # a term's postings are indptr[tid]:indptr[tid + 1]
-        n = self.size
-        out = {}
-        for term, tid in self.retriever.vocab_dict.items():
-            if term and tid + 1 < len(indptr):
-                df = int(indptr[tid + 1] - indptr[tid])
-                out[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        return out
+        return _TermIdf(self.retriever.vocab_dict, np.asarray(self.retriever.scores["indptr"]), self.size)
 
     def unseen_idf(self) -> float:
         """The IDF of a term no passage holds (df = 0)."""
@@ -124,3 +124,28 @@ class LexicalIndex:
         if not terms or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return self.retriever.get_scores(terms).astype(np.float32)
+
+
+class _TermIdf(Mapping[str, float]):
+    """`LexicalIndex.idf()`: a term's IDF from its postings' count (a term's postings are
+    indptr[tid]:indptr[tid + 1]), read when asked."""
+
+    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, n: int):
+        self._vocab, self._indptr, self._n = vocab, indptr, n
+
+    def __getitem__(self, term: str) -> float:
+        tid = self._vocab.get(term) if term else None
+        if tid is None or tid + 1 >= len(self._indptr):
+            raise KeyError(term)
+        df = int(self._indptr[tid + 1] - self._indptr[tid])
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def __contains__(self, term: object) -> bool:
+        tid = self._vocab.get(term) if isinstance(term, str) and term else None
+        return tid is not None and tid + 1 < len(self._indptr)
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t in self._vocab if t in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-REQUIRED_FILES = ("passages.faiss", "passages.jsonl", "sentences.npy", "sentence_spans.npy", "documents.jsonl")
+REQUIRED_FILES = ("passages.faiss", "passages.sqlite", "documents.sqlite", "sentences.npy", "sentence_spans.npy",
+                  "sentence_owner.npy")
 SETTINGS_NUMBERS = ("max_tokens", "min_tokens", "overlap_sentences", "max_sentence_tokens")
 
 

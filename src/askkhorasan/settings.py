@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-FORMAT_VERSION = 4  # 3: lexical terms are lemmas, then stems; 4: bm25s's stopword list
+FORMAT_VERSION = 5  # 3: lexical terms are lemmas, then stems; 4: bm25s's stopword list;
+# 5: rows in SQLite, float16 sentence vectors and their owners memory-mapped (store.py)
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MODEL_DIMENSION = 384  # length of its vectors

@@ -75,7 +75,7 @@ def index_status(corpus_dir: str | Path = "corpus", index_dir: str | Path = "ind
         if target is not None:
             manifest, docs = read_meta(target)
         elif verify:
-            gen = load_generation(index_dir)
+            gen = load_generation(index_dir, rehash=True)
             manifest, docs = gen.manifest, gen.documents
         else:
             manifest, docs = read_documents(index_dir)

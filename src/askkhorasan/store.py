@@ -5,15 +5,21 @@
       g-<time>-<id>/          one complete index
         manifest.json         format, model and weights hash, embedding backend, settings, sources, file hashes
         passages.faiss        FAISS's own file: one vector per passage
-        passages.jsonl        one passage per line, in vector order
-        sentences.npy         one vector per sentence (float32)
+        passages.sqlite       one passage per row, `id` its row in FAISS (rows.py)
+        documents.sqlite      one source per row: hash, title, date, publisher
+        sentences.npy         one vector per sentence (float16)
         sentence_spans.npy    (start, end) of each sentence in its document text
-        documents.jsonl       one source per line: hash, title, date, publisher
+        sentence_owner.npy    the first passage that holds each sentence
         lexical/              the BM25 index, as bm25s saves it
 
 A build writes a new generation beside the old one and only then rewrites
 CURRENT, so a build that dies at any point leaves the previous index serving.
-No pickle anywhere: everything is JSON, NumPy arrays or FAISS's format.
+No pickle anywhere: everything is JSON, SQLite, NumPy arrays or FAISS's format.
+
+Loading reads nothing whole that grows with the corpus: the arrays and the BM25 index are
+memory-mapped, an IVF index's lists too, and rows are read from SQLite by id; so a process
+serving a million passages holds the pages its questions touch. Every file is checked against
+the manifest's hash on the first load on this machine (verified.py remembers it).
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import faiss
 import numpy as np
@@ -39,14 +45,19 @@ from . import schema
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .hashing import sha256_file
 from .provenance import INDEX_LIBRARIES, library_versions, model_files
+from .rows import DOCUMENTS, PASSAGES, DocumentTable, PassageTable, write_documents, write_passages
 from .settings import FORMAT_VERSION, MODEL_DIMENSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, Settings
 from .types import DocumentRow, PassageRow
+from .verified import Verifier
 
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-FILES = ("passages.faiss", "passages.jsonl", "sentences.npy", "sentence_spans.npy", "documents.jsonl")
+FILES = schema.REQUIRED_FILES
+# Sentence vectors are stored in float16: half the disk and page cache of float32, and the
+# benchmarks' answers the same (README, Scaling). They are read as they are, memory-mapped.
+VECTOR_DTYPE = "<f2"
 LEXICAL = "lexical"
 KEEP_GENERATIONS = 2  # the current one and the one before, for readers still on it
 
@@ -58,10 +69,11 @@ class Generation:
     path: Path
     manifest: dict
     faiss_index: faiss.Index | None  # None in a Milvus generation: Milvus searches its vectors
-    passages: list[PassageRow]
+    passages: Sequence[PassageRow]  # a PassageTable in a folder generation
     documents: Sequence[DocumentRow]
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # memory-mapped float16 in a folder generation
     sentence_spans: np.ndarray
+    sentence_owner: np.ndarray | None = None  # the first passage holding each sentence, if stored
 
     @property
     def settings(self) -> Settings:
@@ -124,13 +136,11 @@ def check_compatible(manifest: dict, index_dir: Path) -> None:
         )
 
 
-def read_jsonl(path: Path) -> list[Any]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def verify_generation(index_dir: str | Path, rehash: bool = False) -> tuple[Path, dict]:
+    """The current generation's folder and manifest, every file checked against the manifest; nothing loaded.
 
-
-def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
-    """The current generation's folder and manifest, every file checked against the manifest; nothing loaded."""
+    A file is hashed in full the first time this machine loads it, and again whenever it
+    changes on disk (verified.py), or when `rehash` says so; its size is checked every time."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     gen = current_generation(index_dir)
@@ -141,47 +151,67 @@ def verify_generation(index_dir: str | Path) -> tuple[Path, dict]:
         raise IndexCorruptError(
             f"{gen / unlisted[0]} is not in the manifest's file hashes — {rebuild_hint(index_dir)}"
         )
+    verifier = Verifier(remembered=not rehash)
     for name, expected in listed.items():
         path = gen / name
         if not path.is_file() or not path.resolve().is_relative_to(gen.resolve()):
             raise IndexCorruptError(f"{path} is missing — {rebuild_hint(index_dir)}")
-        if path.stat().st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
+        if not verifier.matches(path, expected["bytes"], expected["sha256"]):
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
+    verifier.save()
     return gen, manifest
 
 
 def read_documents(index_dir: str | Path) -> tuple[dict, list[DocumentRow]]:
-    """The manifest and the indexed documents, only documents.jsonl checked against its hash:
+    """The manifest and the indexed documents, only documents.sqlite checked against its hash:
     what `status` shows, without reading the vectors (`verify_generation` checks everything)."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    path = current_generation(index_dir) / "documents.jsonl"
-    expected = manifest["files"]["documents.jsonl"]
+    gen = current_generation(index_dir)
+    path = gen / DOCUMENTS
+    expected = manifest["files"][DOCUMENTS]
+    verifier = Verifier()
     try:
-        if path.stat().st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
+        if not verifier.matches(path, expected["bytes"], expected["sha256"]):
             raise IndexCorruptError(f"{path} was changed or truncated since it was built — {rebuild_hint(index_dir)}")
-        return manifest, read_jsonl(path)
-    except (OSError, ValueError) as exc:
+        verifier.save()
+        return manifest, document_rows(gen)
+    except (OSError, ValueError, sqlite3.Error) as exc:
         raise IndexCorruptError(f"cannot read {path}: {exc} — {rebuild_hint(index_dir)}") from exc
 
 
-def load_generation(index_dir: str | Path) -> Generation:
-    """Load the current generation, checking every file against the manifest."""
-    index_dir = Path(index_dir)
-    gen, manifest = verify_generation(index_dir)
+def document_rows(gen: Path) -> list[DocumentRow]:
+    """Every document row of a generation folder already verified."""
+    table = DocumentTable(gen / DOCUMENTS)
     try:
-        index = faiss.read_index(str(gen / "passages.faiss"))
+        return list(table)
+    finally:
+        table.close()
+
+
+def load_generation(index_dir: str | Path, rehash: bool = False) -> Generation:
+    """Open the current generation, checking every file against the manifest; what grows with
+    the corpus stays on disk (memory-mapped arrays, rows read by id). `rehash` hashes every file
+    even if this machine verified it before."""
+    index_dir = Path(index_dir)
+    gen, manifest = verify_generation(index_dir, rehash)
+    try:
+        # An IVF index's lists are mapped, not read; a flat index (small by FLAT_LIMIT) is read.
+        index = faiss.read_index(str(gen / "passages.faiss"), faiss.IO_FLAG_MMAP)
         tune_faiss_index(index)
-        passages = read_jsonl(gen / "passages.jsonl")
-        documents = read_jsonl(gen / "documents.jsonl")
-        vectors = np.load(gen / "sentences.npy", allow_pickle=False)
-        spans = np.load(gen / "sentence_spans.npy", allow_pickle=False)
-    except (OSError, ValueError, RuntimeError) as exc:
+        passages = PassageTable(gen / PASSAGES)
+        documents = DocumentTable(gen / DOCUMENTS)
+        vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        spans = np.load(gen / "sentence_spans.npy", mmap_mode="r", allow_pickle=False)
+        owner = np.load(gen / "sentence_owner.npy", mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
         raise IndexCorruptError(f"cannot load the index at {gen}: {exc} — {rebuild_hint(index_dir)}") from exc
     counts = manifest.get("counts", {})
-    if not (index.ntotal == len(passages) == counts.get("passages")) or len(vectors) != len(spans):
+    if not (index.ntotal == len(passages) == counts.get("passages")) or not (
+        len(vectors) == len(spans) == len(owner) == counts.get("sentences")
+    ) or len(documents) != counts.get("sources") or vectors.ndim != 2:
         raise IndexCorruptError(f"the files of {gen} disagree on their sizes — {rebuild_hint(index_dir)}")
-    return Generation(gen, manifest, index, passages, documents, vectors, spans)
+    return Generation(gen, manifest, index, passages, documents, vectors, spans, owner)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -200,21 +230,24 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+def _save_vectors(path: Path, parts: Iterable[np.ndarray], rows: int, dim: int) -> None:
+    """One float16 .npy file from row blocks, written block by block rather than joined first."""
+    written = 0
+    with path.open("wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": VECTOR_DTYPE, "fortran_order": False, "shape": (rows, dim)})
+        for part in parts:
+            block = np.ascontiguousarray(part.reshape(-1, dim), dtype=VECTOR_DTYPE)
+            block.tofile(fh)
+            written += len(block)
         fh.flush()
         os.fsync(fh.fileno())
+    if written != rows:
+        raise ValueError(f"{written} sentence vectors were written for {rows} sentences")
 
 
-def _save_vectors(path: Path, parts: list[np.ndarray], dim: int) -> None:
-    """One .npy file from row blocks, written block by block rather than joined first."""
-    rows = sum(len(p) for p in parts)
+def _save_array(path: Path, array: np.ndarray) -> None:
     with path.open("wb") as fh:
-        np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
-        for part in parts:
-            np.ascontiguousarray(part, dtype="<f4").tofile(fh)
+        np.save(fh, array, allow_pickle=False)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -269,9 +302,9 @@ class BuildLock:
                 held[2].release()
 
 
-def not_writable(index_dir: Path, exc: OSError) -> IndexWriteError:
+def not_writable(index_dir: Path, exc: OSError | sqlite3.Error) -> IndexWriteError:
     return IndexWriteError(
-        f"cannot write to the index folder {index_dir} ({exc.strerror or exc}) — make it writable "
+        f"cannot write to the index folder {index_dir} ({getattr(exc, 'strerror', None) or exc}) — make it writable "
         f"and free space on its disk, or build into another folder: `askkhorasan build --index OTHER_FOLDER`"
     )
 
@@ -281,13 +314,16 @@ def write_generation(
     *,
     manifest: dict,
     faiss_index: faiss.Index,
-    passages: list[PassageRow],
-    documents: list[DocumentRow],
-    sentence_vectors: np.ndarray | list[np.ndarray],
+    passages: Iterable[PassageRow],
+    documents: Iterable[DocumentRow],
+    sentence_vectors: np.ndarray | Iterable[np.ndarray],
     sentence_spans: np.ndarray,
     lexical,
 ) -> str:
-    """Write a complete generation, then make it current. Returns its name."""
+    """Write a complete generation, then make it current. Returns its name.
+
+    Passages, documents and sentence vectors may come as iterables (of rows, and of row blocks
+    of vectors), written as they come; a passage's `chunk_id` is set to its row."""
     index_dir = Path(index_dir)
     name = f"g-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = index_dir / f".building-{name}"
@@ -298,17 +334,23 @@ def write_generation(
         raise not_writable(index_dir, exc) from None
     try:
         faiss.write_index(faiss_index, str(tmp / "passages.faiss"))
-        _write_jsonl(tmp / "passages.jsonl", passages)
-        _write_jsonl(tmp / "documents.jsonl", documents)
-        parts = [sentence_vectors] if isinstance(sentence_vectors, np.ndarray) else list(sentence_vectors)
-        dim = next((p.shape[1] for p in parts if p.ndim == 2), MODEL_DIMENSION)
-        _save_vectors(tmp / "sentences.npy", [p.reshape(-1, dim) for p in parts], dim)
-        with (tmp / "sentence_spans.npy").open("wb") as fh:
-            np.save(fh, sentence_spans.astype(np.int64), allow_pickle=False)
+        n_sentences = len(sentence_spans)
+        owner = np.full(n_sentences, -1, dtype=np.int64)
+
+        def own(row: int, p: PassageRow) -> None:
+            span = owner[p["sent_lo"] : p["sent_hi"]]
+            span[span < 0] = row
+
+        write_passages(tmp / PASSAGES, passages, own)
+        write_documents(tmp / DOCUMENTS, documents)
+        parts = [sentence_vectors] if isinstance(sentence_vectors, np.ndarray) else sentence_vectors
+        _save_vectors(tmp / "sentences.npy", parts, n_sentences, MODEL_DIMENSION)
+        _save_array(tmp / "sentence_spans.npy", np.asarray(sentence_spans, dtype=np.int64).reshape(-1, 2))
+        _save_array(tmp / "sentence_owner.npy", owner)
         lexical.save(tmp / LEXICAL)
         files = {}
         for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            files[str(path.relative_to(tmp))] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            files[path.relative_to(tmp).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
         manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name, "files": files}
         _write_bytes(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         _fsync_dir(tmp)
@@ -318,7 +360,7 @@ def write_generation(
         _write_bytes(pointer_tmp, (name + "\n").encode())
         os.replace(pointer_tmp, index_dir / CURRENT)
         _fsync_dir(index_dir)
-    except OSError as exc:
+    except (OSError, sqlite3.OperationalError) as exc:  # SQLite reports a full disk as an OperationalError
         shutil.rmtree(tmp, ignore_errors=True)
         raise not_writable(index_dir, exc) from None
     except BaseException:
@@ -423,4 +465,10 @@ def faiss_parameters(index: faiss.Index) -> dict:
 def tune_faiss_index(index: faiss.Index) -> None:
     """Search-time settings, which FAISS does not store in its file."""
     if isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
-        faiss.extract_index_ivf(index).nprobe = IVF_NPROBE
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = IVF_NPROBE
+        lists = faiss.downcast_InvertedLists(ivf.invlists) if ivf.invlists is not None else None
+        if isinstance(lists, faiss.OnDiskInvertedLists):
+            # Mapped lists (IO_FLAG_MMAP): FAISS would start 32 threads per query to touch the lists
+            # first, which took a 1M-passage search from ~1.4 to ~10 ms here; the pages are read as scanned.
+            lists.prefetch_nthread = 0

@@ -1,7 +1,9 @@
 """A damaged index is detected on load, with a message that says how to fix it; nothing is silently wrong."""
 
+import contextlib
 import json
 import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -36,6 +38,12 @@ def damage_npy(index_dir):
         np.save(fh, arr)
 
 
+def remove_passage_row(index_dir):
+    with contextlib.closing(sqlite3.connect(gen(index_dir) / "passages.sqlite")) as con:
+        con.execute("DELETE FROM passages WHERE id = 0")
+        con.commit()
+
+
 FAULTS = {
     "CURRENT names a missing generation": lambda d: (d / "CURRENT").write_text("g-nothing-here\n"),
     "CURRENT is garbage": lambda d: (d / "CURRENT").write_bytes(b"\xff\xfe../../etc"),
@@ -44,11 +52,11 @@ FAULTS = {
     "manifest truncated": lambda d: (gen(d) / "manifest.json").write_text((gen(d) / "manifest.json").read_text()[:100]),
     "manifest is a list": lambda d: (gen(d) / "manifest.json").write_text("[]"),
     "faiss file emptied": lambda d: (gen(d) / "passages.faiss").write_bytes(b""),
-    "passages line removed": lambda d: (gen(d) / "passages.jsonl").write_text(
-        "".join((gen(d) / "passages.jsonl").read_text().splitlines(True)[1:])),
+    "passage row removed": remove_passage_row,
     "sentence vectors edited": damage_npy,
     "lexical index deleted": lambda d: shutil.rmtree(gen(d) / "lexical"),
-    "documents file replaced": lambda d: (gen(d) / "documents.jsonl").write_text("{}\n"),
+    "documents file replaced": lambda d: (gen(d) / "documents.sqlite").write_text("{}\n"),
+    "sentence owners deleted": lambda d: (gen(d) / "sentence_owner.npy").unlink(),
 }
 
 

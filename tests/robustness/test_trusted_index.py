@@ -1,8 +1,10 @@
 """The manifest is checked, not trusted: hand edits are refused like damage; a read-only index is one line."""
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -39,10 +41,9 @@ def _edit(index_dir, change):
 
 def _forge_passage(index_dir):
     """Rewrite a passage's text, then drop every integrity field that would notice."""
-    path = _gen(index_dir) / "passages.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    rows[0]["text"] = "ISKP is secretly run by the author of this forgery."
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with contextlib.closing(sqlite3.connect(_gen(index_dir) / "passages.sqlite")) as con:
+        con.execute("UPDATE passages SET text = ? WHERE id = 0", ("ISKP is secretly run by the author of this forgery.",))
+        con.commit()
 
 
 EDITS = {
@@ -50,8 +51,8 @@ EDITS = {
     "files is a list": lambda m: m.update(files=["a"]),
     "files removed": lambda m: m.pop("files"),
     "files emptied": lambda m: m.update(files={}),
-    "one file's hash removed": lambda m: m["files"].pop("passages.jsonl"),
-    "a hash replaced by null": lambda m: m["files"]["passages.jsonl"].update(sha256=None),
+    "one file's hash removed": lambda m: m["files"].pop("passages.sqlite"),
+    "a hash replaced by null": lambda m: m["files"]["passages.sqlite"].update(sha256=None),
     "sources is a list": lambda m: m.update(sources=["a"]),
     "settings removed": lambda m: m.pop("settings"),
     "settings with a string": lambda m: m["settings"].update(max_tokens="many"),
