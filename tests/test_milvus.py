@@ -279,6 +279,41 @@ def test_a_refresh_upserts_new_content_and_hides_removed_content_by_passage_id(t
         release(location)
 
 
+def test_one_build_at_a_time_writes_into_a_milvus_server(tmp_path):
+    import threading
+
+    from askkhorasan.milvus_store import MilvusTarget, ServerBuildLock, build_lock, client
+
+    assert isinstance(build_lock("milvus://db.example:19530"), ServerBuildLock)
+    db = tmp_path / "lock.db"
+    server = MilvusTarget("milvus://test:19530", str(db.resolve()), "askkhorasan")  # a server's lock, on Milvus Lite
+    refused = []
+
+    def other_build():
+        try:
+            with ServerBuildLock(server):
+                pass
+        except AskKhorasanError as exc:
+            refused.append(str(exc))
+
+    try:
+        with ServerBuildLock(server):
+            with ServerBuildLock(server):  # re-entrant in its thread (the app's upload, then its build)
+                pass
+            thread = threading.Thread(target=other_build)
+            thread.start()
+            thread.join()
+        assert len(refused) == 1 and "another build is writing into milvus://test:19530" in refused[0]
+        with ServerBuildLock(server):  # released
+            pass
+        client(server).create_alias("askkhorasan_lock", "askkhorasan_building")  # left by a build that died
+        with pytest.raises(AskKhorasanError, match="drop the alias askkhorasan_building"):
+            with ServerBuildLock(server):
+                pass
+    finally:
+        release(f"milvus-lite:{db}")
+
+
 @pytest.mark.slow
 def test_a_missing_milvus_index_is_reported_with_the_command_that_builds_it(tmp_path, embedder):
     location = f"milvus-lite:{tmp_path / 'none.db'}"
@@ -328,13 +363,17 @@ def slow(target, **rows):
     setattr(c, sys.argv[3], stop)
     return real(target, **rows)
 milvus_store.write_generation = slow
-build_index(sys.argv[1], sys.argv[2])
+build_index(sys.argv[1], sys.argv[2], force=sys.argv[4] == "full")
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_after", ["upsert", "flush"])  # the first rows written; all written, alias not moved
-def test_a_refresh_killed_while_writing_leaves_the_previous_generation_serving(tmp_path, embedder, stop_after):
+@pytest.mark.parametrize("stop_after, build", [
+    ("upsert", "refresh"),  # the first rows written into the serving collections
+    ("flush", "refresh"),  # every row and the new record written, the alias not moved
+    ("flush", "full"),  # a full build's new collections written, the alias not moved
+])
+def test_a_build_killed_while_writing_leaves_the_previous_generation_serving(tmp_path, embedder, stop_after, build):
     from askkhorasan.milvus_store import client
 
     corpus = seed_corpus(tmp_path)
@@ -352,7 +391,7 @@ def test_a_refresh_killed_while_writing_leaves_the_previous_generation_serving(t
     (corpus / "old.txt").unlink()
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), location, stop_after], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), location, stop_after, build], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
     deadline = time.time() + 300
     written = None
@@ -362,14 +401,17 @@ def test_a_refresh_killed_while_writing_leaves_the_previous_generation_serving(t
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert written == collections["p"], "the build never reached the write"  # into the serving collection
+    assert written, "the build never reached the write"
+    assert (written == collections["p"]) == (build == "refresh")  # a refresh writes into the serving collections
 
     try:
         c = client(target)
         assert current_collection(target) == before
         old = Index(location, embedder=embedder)  # (loads the collections, which reopening the file releases)
+        assert written in c.list_collections()
         dead = c.query(collections["p"], filter="born > 1", output_fields=["id"], limit=100)
-        assert dead  # killed with rows of the new generation in the serving collection, which the alias does not show
+        # killed with rows of the new generation in the serving collection, which the alias does not show
+        assert bool(dead) == (build == "refresh")
         for question, answer in zip(questions, answers):
             same_answer(answer, old.ask(question))
         assert "funded by a loan" not in old.ask("How was the bridge financed?").text
@@ -378,13 +420,18 @@ def test_a_refresh_killed_while_writing_leaves_the_previous_generation_serving(t
         report = build_index(corpus, location, embedder=embedder)
         assert (report.added, report.unchanged, report.removed) == (("bridge.txt",), (SEED.name,), ("old.txt",))
         assert report.embedded_passages == 1
-        # the dead build's rows deleted, the bridge's written again at the same ids
-        assert {r["id"] for r in c.query(collections["p"], filter="born > 1", output_fields=["id"], limit=100)} == \
-               {r["id"] for r in dead}
+        # the dead build's rows deleted, the bridge's written again at the same ids (a dead full build's collections dropped)
+        again = {r["id"] for r in c.query(collections["p"], filter="born > 1", output_fields=["id"], limit=100)}
+        assert len(again) == 1 and (build == "full" or again == {r["id"] for r in dead})
+        assert (written in c.list_collections()) == (build == "refresh")
         fresh = Index(location, embedder=embedder)
         assert fresh.manifest["store"]["collections"] == collections | {"m": current_collection(target)}
         assert "funded by a loan" in fresh.ask("How was the bridge financed?").text
         assert [d["source"] for d in fresh.documents] == [SEED.name, "bridge.txt"]
+        build_index(corpus, tmp_path / "index", embedder=embedder)  # and its term counts are the corpus's again
+        local = Index(tmp_path / "index", embedder=embedder)
+        for question in [*questions, "How was the bridge financed?"]:
+            same_answer(local.ask(question, explain=True), fresh.ask(question, explain=True))
         assert sorted(c for c in client(target).list_collections() if c.endswith("_m")) == \
                sorted([before, current_collection(target)])  # the dead build's record dropped
     finally:

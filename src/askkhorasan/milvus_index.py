@@ -105,6 +105,7 @@ class MilvusIndex(BaseIndex):
         self._snapshot = state
         self._answer_model = answer_model
         self._selection = None
+        self._df_cache: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
 
     def _read(self, collection: str) -> _Loaded:
         manifest, documents = milvus_store.read_meta(self.target, collection)
@@ -210,7 +211,7 @@ class MilvusIndex(BaseIndex):
             return {}
         n = state.passages
         avgdl = int(state.manifest["store"]["tokens"]) / max(n, 1)
-        df = milvus_store.term_counts(self._client, state.names["t"], sorted(set(keys)), state.generation_number)
+        df = self._term_counts(state, keys)
         idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in set(keys)}
         k1, b = milvus_store.BM25_PARAMS["bm25_k1"], milvus_store.BM25_PARAMS["bm25_b"]
         out = {}
@@ -291,13 +292,25 @@ class MilvusIndex(BaseIndex):
         return gen, _QueryTable(owner, texts, *self._idf(state, terms)), out_hits
 
 
+    def _term_counts(self, state: _Loaded, keys: list[str]) -> dict[str, int]:
+        """The passage counts of terms (term_key form) in the loaded generation; remembered for
+        the last questions, as retrieval and the answer stage of one `ask` both need them."""
+        key = (state.collection, tuple(sorted(set(keys))))
+        counts = self._df_cache.get(key)
+        if counts is None:
+            counts = milvus_store.term_counts(self._client, state.names["t"], list(key[1]), state.generation_number)
+            if len(self._df_cache) >= 64:
+                self._df_cache.clear()
+            self._df_cache[key] = counts
+        return counts
+
     def _idf(self, state: _Loaded, terms: list[str]) -> tuple[dict[str, float], float]:
         """BM25's IDF of the question's terms (as bm25s computes it), from the stored term counts."""
         n = state.passages
         keys = {term_key(t): t for t in terms}
         idf: dict[str, float] = {}
         if keys and n:
-            counts = milvus_store.term_counts(self._client, state.names["t"], list(keys), state.generation_number)
+            counts = self._term_counts(state, list(keys))
             for key, df in counts.items():
                 if df:
                     idf[keys[key]] = math.log(1 + (n - df + 0.5) / (df + 0.5))

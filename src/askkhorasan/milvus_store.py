@@ -254,10 +254,9 @@ def _schemas(c):
     s.add_field("born", DataType.INT64)
     s.add_field("text", DataType.VARCHAR, max_length=65_535)
     t = c.create_schema(auto_id=False)
-    t.add_field("key", DataType.VARCHAR, is_primary=True, max_length=80)  # term@born
-    t.add_field("term", DataType.VARCHAR, max_length=64)
-    t.add_field("df", DataType.INT64)
-    t.add_field("born", DataType.INT64)
+    t.add_field("term", DataType.VARCHAR, is_primary=True, max_length=64)
+    t.add_field("versions", DataType.JSON)  # [[born, passages holding it], ...]: the serving one and newer
+    t.add_field("top", DataType.INT64)  # the newest version's generation
     t.add_field("vec", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
     m = c.create_schema(auto_id=False)
     m.add_field("id", DataType.INT64, is_primary=True)
@@ -349,21 +348,27 @@ def _delete(c: Any, collection: str, expr: str) -> int:
 
 def _term_rows(c: Any, collection: str, keys: list[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for lo in range(0, len(keys), 1_000):
+    for lo in range(0, len(keys), 1_000):  # by primary key: a lookup, not a scan
         chunk = keys[lo : lo + 1_000]
-        rows.extend(c.query(collection, filter=f"term in {chunk}", output_fields=["key", "term", "df", "born"],
-                            limit=16_384))
+        rows.extend(c.query(collection, filter=f"term in {chunk}", output_fields=["term", "versions", "top"],
+                            limit=len(chunk)))
     return rows
 
 
+def _as_of(versions: list[list[int]], generation: int) -> list[int] | None:
+    """The version of a term's count that `generation` reads: the newest born no later."""
+    shown = [v for v in versions if v[0] <= generation]
+    return max(shown) if shown else None
+
+
 def term_counts(c: Any, collection: str, keys: list[str], generation: int) -> dict[str, int]:
-    """Each term's passage count as generation `generation` shows it (its newest row born no later)."""
-    best: dict[str, tuple[int, int]] = {}
+    """Each term's passage count as generation `generation` shows it."""
+    out = {}
     for r in _term_rows(c, collection, keys):
-        born = int(r["born"])
-        if born <= generation and born >= best.get(r["term"], (-1, 0))[0]:
-            best[r["term"]] = (born, int(r["df"]))
-    return {t: df for t, (_, df) in best.items()}
+        version = _as_of(r["versions"], generation)
+        if version is not None:
+            out[r["term"]] = int(version[1])
+    return out
 
 
 def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[MilvusDocumentRow],
@@ -387,7 +392,8 @@ def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[Mi
         schemas = _schemas(c)
         rows = sum(len(n.passages) for n in new)
         for kind, coll in names.items():
-            c.create_collection(coll, schema=schemas[kind])
+            # Strong: a build reads back what it has just written, and a reader what the alias now shows
+            c.create_collection(coll, schema=schemas[kind], consistency_level="Strong")
             # sync=False: pymilvus would otherwise poll each index every 0.5 s (through an RPC Milvus
             # Lite lacks); load_collection below waits for them all at once.
             c.create_index(coll, _index_params(c, kind, rows if kind == "p" else 0, lite), sync=False)
@@ -404,7 +410,12 @@ def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[Mi
                                         if store.get("dead") else "")
         for kind in "ps":
             written.deleted += _delete(c, names[kind], hidden)
-        written.deleted += _delete(c, names["t"], f"born > {serving}")
+        left = c.query(names["t"], filter=f"top > {serving}", output_fields=["term", "versions", "top"], limit=16_384)
+        while left:  # term counts a dead build wrote: back to the serving generation's
+            c.upsert(names["t"], [{"term": r["term"], "versions": [v for v in r["versions"] if v[0] <= serving],
+                                   "top": serving, "vec": [0.0, 0.0]} for r in left])
+            written.terms += len(left)
+            left = c.query(names["t"], filter=f"top > {serving}", output_fields=["term", "versions", "top"], limit=16_384)
 
     # term counts: + the new content's passages, - the removed content's
     delta: dict[str, int] = {}
@@ -420,42 +431,42 @@ def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[Mi
             for t in set(toks):
                 delta[t] = delta.get(t, 0) - 1
 
+    pending: dict[str, list[dict[str, Any]]] = {"p": [], "s": []}
+
+    def send(kind: str, at_least: int) -> None:  # upserts of BATCH rows, however small the sources
+        if len(pending[kind]) >= at_least:
+            c.upsert(names[kind], pending[kind])
+            pending[kind] = []
+
     for n in new:
-        for lo in range(0, len(n.passages), BATCH):
-            c.upsert(names["p"], [
-                {"id": passage_id(n.slot, i), "vec": n.passage_vectors[i].tolist(), "terms": " ".join(n.terms[i]),
-                 "doc_hash": n.doc_hash, "slot": n.slot, "born": generation, "row": n.passages[i],
-                 "packed": n.packed[i]}
-                for i in range(lo, min(lo + BATCH, len(n.passages)))
-            ])
+        for i, passage in enumerate(n.passages):
+            pending["p"].append({"id": passage_id(n.slot, i), "vec": n.passage_vectors[i].tolist(),
+                              "terms": " ".join(n.terms[i]), "doc_hash": n.doc_hash, "slot": n.slot,
+                              "born": generation, "row": passage, "packed": n.packed[i]})
+            send("p", BATCH)
+        for j, (start, end) in enumerate(n.sentence_spans):
+            pending["s"].append({"id": passage_id(n.slot, j), "vec": n.sentence_vectors[j].tolist(), "start": int(start),
+                              "end": int(end), "doc_hash": n.doc_hash, "slot": n.slot, "born": generation,
+                              "text": n.sentence_texts[j]})
+            send("s", BATCH)
         written.passages += len(n.passages)
-        for lo in range(0, len(n.sentence_spans), BATCH):
-            c.upsert(names["s"], [
-                {"id": passage_id(n.slot, j), "vec": n.sentence_vectors[j].tolist(),
-                 "start": int(n.sentence_spans[j][0]), "end": int(n.sentence_spans[j][1]), "doc_hash": n.doc_hash,
-                 "slot": n.slot, "born": generation, "text": n.sentence_texts[j]}
-                for j in range(lo, min(lo + BATCH, len(n.sentence_spans)))
-            ])
         written.sentences += len(n.sentence_spans)
+    send("p", 1)
+    send("s", 1)
 
     changed = [t for t, d in delta.items() if d]
-    counts: dict[str, int] = {}
-    if base is not None:
-        existing = _term_rows(c, names["t"], changed)
-        newest: dict[str, int] = {}
-        for r in existing:
-            if int(r["born"]) < generation and int(r["born"]) >= newest.get(r["term"], -1):
-                newest[r["term"]] = int(r["born"])
-                counts[r["term"]] = int(r["df"])
-        # versions older than the one the serving generation reads: only older generations read them
-        stale = [r["key"] for r in existing if int(r["born"]) < newest.get(r["term"], -1)]
-        for lo in range(0, len(stale), 1_000):
-            written.deleted += _delete(c, names["t"], f"key in {stale[lo : lo + 1_000]}")
-    items = [{"key": f"{t}@{generation}", "term": t, "df": counts.get(t, 0) + delta[t], "born": generation,
-              "vec": [0.0, 0.0]} for t in changed]
+    # each changed term's row: the version the serving generation reads, and this generation's
+    # (older ones only the generations before it read)
+    kept = {r["term"]: _as_of(r["versions"], generation - 1) for r in (_term_rows(c, names["t"], changed) if base else [])}
+    items = []
+    for t in changed:
+        serving_version = kept.get(t)
+        df = (serving_version[1] if serving_version else 0) + delta[t]
+        items.append({"term": t, "versions": ([serving_version] if serving_version else []) + [[generation, df]],
+                      "top": generation, "vec": [0.0, 0.0]})
     for lo in range(0, len(items), 10 * BATCH):
         c.upsert(names["t"], items[lo : lo + 10 * BATCH])
-    written.terms = len(items)
+    written.terms += len(items)
 
     written.records = 1 + len(documents)
     manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": stamp,
@@ -463,7 +474,7 @@ def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[Mi
                           "generation": generation, "tokens": tokens, "dead": sorted(removed),
                           "next_slot": max([n.slot + 1 for n in new] + [int(base["store"]["next_slot"]) if base else 0]),
                           "written": written.as_dict()}}
-    c.create_collection(record, schema=_schemas(c)["m"])
+    c.create_collection(record, schema=_schemas(c)["m"], consistency_level="Strong")
     c.create_index(record, _index_params(c, "m", 0, lite), sync=False)
     c.insert(record, [{"id": 0, "data": manifest, "vec": [0.0, 0.0]}]
              + [{"id": i + 1, "data": d, "vec": [0.0, 0.0]} for i, d in enumerate(documents)])
@@ -576,6 +587,54 @@ def build_lock(index_dir: str | Path | MilvusTarget) -> contextlib.AbstractConte
             return BuildLock(Path(index_dir))
         target = parsed
     if target.lite_path is None:
-        # A server has no folder to lock: builds into one index are serialized by whoever runs them.
-        return contextlib.nullcontext()
+        return ServerBuildLock(target)
     return BuildLock(target.lite_path.with_name(f".{target.lite_path.name}.build"))
+
+
+class ServerBuildLock:
+    """One build at a time into a Milvus server, across machines: a refresh writes into the
+    serving collections, and two at once would delete each other's rows. The lock is an alias
+    (`<name>_building`), since creating one that exists fails in Milvus, atomically; re-entrant
+    in the thread that holds it, like the folder's BuildLock. A build killed while holding it
+    leaves it behind: the error names it, to drop once no build runs."""
+
+    _held: dict[tuple[str, str], list] = {}  # (uri, name) -> [owning thread, depth]
+    _guard = threading.Lock()
+
+    def __init__(self, target: MilvusTarget):
+        self.target = target
+        self.alias = f"{target.name}_building"
+        self.key = (target.uri, target.name)
+
+    def __enter__(self):
+        busy = AskKhorasanError(
+            f"another build is writing into {self.target}, or one died while writing — wait for it to finish; "
+            f"if none runs, drop the alias {self.alias} (deploy/README.md) and build again"
+        )
+        with self._guard:
+            held = self._held.get(self.key)
+            if held is not None:
+                if held[0] != threading.get_ident():
+                    raise busy
+                held[1] += 1
+                return self
+            c = client(self.target)
+            lock = f"{self.target.name}_lock"
+            if not c.has_collection(lock):
+                with contextlib.suppress(Exception):  # another build may be creating it too
+                    c.create_collection(lock, dimension=2)
+            try:
+                c.create_alias(lock, self.alias)
+            except Exception:
+                raise busy from None
+            self._held[self.key] = [threading.get_ident(), 1]
+        return self
+
+    def __exit__(self, *exc):
+        with self._guard:
+            held = self._held[self.key]
+            held[1] -= 1
+            if held[1] == 0:
+                del self._held[self.key]
+                client(self.target).drop_alias(self.alias)
+        return False
