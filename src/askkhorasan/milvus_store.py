@@ -4,7 +4,7 @@
                        function), doc_hash, slot, born, the passage row as JSON, and its vector
                        and its sentences' vectors packed as base64 float32 (empty past PACK_LIMIT)
     <name>_<set>_s     sentences: id, vector, start, end, doc_hash, slot, born, text
-    <name>_<set>_t     term counts (the answer stage's IDF): one row per term and generation
+    <name>_<set>_t     term -> passages holding it (BM25's and the answer stage's IDF), by generation
     <name>_<gen>_m     one generation's record: the manifest (id 0) and one row per document (id 1...)
     <name>             alias of the current generation's record
 
@@ -31,14 +31,21 @@ changed nor deleted while G serves: a refresh first deletes what the serving rec
 (rows born after it — left by a build that died — and its dead slots, which only the generation
 before it showed), then writes rows born G+1, then the new record, then moves the alias. Killed
 at any step, the alias still names G's record, G's rows are all there, and the next refresh
-deletes the dead build's rows before writing. Term counts are versioned the same way (a term's
-row per generation that changed it; readers take the newest born <= G).
+deletes the dead build's rows before writing. Term counts are versioned the same way: a term's
+row holds its count as of the serving generation and as of the one being written, and readers
+take the newest no later than theirs (one row per term, so a question reads its terms by key).
+A reader sees the state of its generation, whole, at any moment of a refresh: the kill tests
+stop one after its first rows and after its last, and the answers are those of before.
 
 The cost: removed rows stay one generation longer (until the next refresh), readers filter every
 search, and Milvus's BM25 statistics count every row in the collection, hidden and deleted ones
 too (measured: Milvus Lite 3.2.2 does not subtract deleted rows, compaction or not). So Milvus's
 BM25 search only proposes candidates; their scores are computed here, as bm25s does, from the
-record's passage and term counts and each passage's terms. The copy-on-write alternative — a new
+record's passage and term counts and each passage's terms (which candidates Milvus proposes can
+still differ from bm25s's best at the margin after many refreshes; `--force` makes its statistics
+exact again). The vector index type is chosen by a full build: a refresh that grows the index past
+FLAT_LIMIT keeps exact search until the next one. Two builds at once would delete each other's
+rows, so a server build holds a lock (ServerBuildLock). The copy-on-write alternative — a new
 set per refresh, unchanged rows copied into it — rewrites every row on every refresh (Milvus has
 no server-side copy between collections), which is what the slots avoid.
 
