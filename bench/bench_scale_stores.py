@@ -1,14 +1,18 @@
-"""The real pipeline at scale, index folder against Milvus Lite: build, memory after load, search and ask latency.
+"""The real pipeline at scale, index folder against Milvus Lite: build, memory after load, search and ask latency, refresh.
 
 Passages are real SQuAD 1.1 train paragraphs (../shared/bench/squad-v1.1-train.json.gz,
-18,896 of them), one source file per article; questions are the train questions of those
-paragraphs. Both stores index the same corpus with the same model. Sentence vectors are
-embedded once and cached (~/.cache/askkhorasan/bench), so the build times below are the
-stores' own work: reading, chunking, BM25, writing; embedding is timed on its own.
+18,896 of them), one source file per article; past 18,896 the articles come round again as
+copies with their own title line ("Title (copy 2)"), distinct sources whose sentences are texts
+already embedded. Questions are the train questions of the first round. Both stores index the
+same corpus with the same model. Sentence vectors are embedded once per distinct text and cached
+(--cache, .json + .npy), so the build times below are the stores' own work: reading, chunking,
+BM25, writing; embedding is timed on its own (--embed-only MINUTES fills the cache in blocks).
 Memory and latency are measured in a fresh process per store, with the model loaded first,
 so "index RSS" is what opening the index adds. The folder is the baseline each ratio is against.
+Last, every 100th source gets a sentence more and each store is refreshed: its time and the rows
+it wrote, against its full build.
 
-    python bench/bench_scale_stores.py [--passages 10000] [--questions 100]
+    python bench/bench_scale_stores.py [--passages 10000] [--questions 100] [--cache FILE] [--embed-only MINUTES]
 """
 
 from __future__ import annotations
