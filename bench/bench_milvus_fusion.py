@@ -31,7 +31,8 @@ def measure(location: str, questions: list[tuple[str, tuple[str, ...]]], embedde
     from askkhorasan.milvus_store import term_key
 
     index = Index(location, embedder=embedder)
-    client, passages = index._client, index._loaded().names["p"]
+    state = index._loaded()
+    client, passages, shown = index._client, state.names["p"], state.visible  # the rows its generation shows
     ranks: dict[str, list] = {"own fusion": [], "Milvus RRF": [], "Milvus weighted": []}
     for question, answers in questions:
         ranks["own fusion"].append(first_hit([p.text for p in index.search(question, 5)], answers))
@@ -39,8 +40,8 @@ def measure(location: str, questions: list[tuple[str, tuple[str, ...]]], embedde
         terms = " ".join(term_key(t) for t in question_terms(question)) or "-"
         for name, ranker in (("Milvus RRF", RRFRanker(60)), ("Milvus weighted", WeightedRanker(0.5, 0.4))):
             found = client.hybrid_search(passages, [
-                AnnSearchRequest([vector], "vec", {"metric_type": "IP"}, 50),
-                AnnSearchRequest([terms], "sparse", {}, 50),
+                AnnSearchRequest([vector], "vec", {"metric_type": "IP"}, 50, expr=shown),
+                AnnSearchRequest([terms], "sparse", {}, 50, expr=shown),
             ], ranker, limit=5, output_fields=["row"])
             ranks[name].append(first_hit([h["entity"]["row"]["text"] for h in found[0]], answers))
     return ranks

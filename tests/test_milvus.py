@@ -102,7 +102,8 @@ def test_the_source_viewer_and_status_read_milvus_like_the_folder(seed_stores):
     assert milvus.manifest["versions"] == local.manifest["versions"] | {
         "pymilvus": metadata.version("pymilvus"), "milvus-lite": metadata.version("milvus-lite")}
     assert milvus.manifest["answer_models"] == local.manifest["answer_models"]
-    assert milvus.documents == [d | {"first_passage": 0} for d in local.documents]
+    assert milvus.documents == [d | {"first_passage": 0, "slot": 0, "sentences": local.manifest["counts"]["sentences"]}
+                                for d in local.documents]
     assert milvus.source_passages(SEED.name) == local.source_passages(SEED.name)
     st_local = index_status(root / "corpus", root / "index")
     st_milvus = index_status(root / "corpus", f"milvus-lite:{root / 'seed.db'}")
@@ -156,12 +157,161 @@ def test_refresh_adds_and_removes_sources_like_the_folder_and_a_loaded_index_fol
             assert (r.removed, r.unchanged, r.embedded_passages) == (("bridge.txt",), (SEED.name,), 0)
         assert not any(d["source"] == "bridge.txt" for d in serving.documents)
         same_answer(Index(tmp_path / "index", embedder=embedder).ask(question), serving.ask(question))
-        # two generations are kept (the current one and the one before), like the folder's
+        # two generations are kept (the current one and the one before), like the folder's; a
+        # refresh writes into the same passages collection
         from askkhorasan.milvus_store import client
 
-        assert len([c for c in client(target).list_collections() if c.endswith("_p")]) == 2
+        assert len([c for c in client(target).list_collections() if c.endswith("_m")]) == 2
+        assert len([c for c in client(target).list_collections() if c.endswith("_p")]) == 1
     finally:
         release(location)
+
+
+NOTES = {
+    "alpha.txt": "Alpha note\n\nThe alpha station recorded heavy rain in March 2020. Its crew of six measured the river daily.\n",
+    "beta.txt": "Beta note\n\nThe beta depot stored grain for the northern villages.\n",
+    "gamma.txt": "Gamma note\n\nThe gamma tower was demolished in 2018 after the flood.\n",
+}
+NOTE_QUESTIONS = ["When did the alpha station record heavy rain?", "What did the beta depot store?",
+                  "When was the gamma tower demolished?", "How was the bridge financed?",
+                  "Why is the group shrouded in secrecy?", "Where did TTP operatives pledge allegiance?"]
+
+
+class CountingWrites:
+    """The rows a real Milvus client is asked to upsert, insert and delete, by collection kind."""
+
+    def __init__(self, client, monkeypatch):
+        self.reset()
+        for method in ("insert", "upsert"):
+            monkeypatch.setattr(client, method, self._wrap(getattr(client, method)))
+        real_delete = client.delete
+
+        def delete(collection, **kwargs):
+            out = real_delete(collection, **kwargs)
+            self.deleted += out["delete_count"] if isinstance(out, dict) else len(out)  # pymilvus gives either
+            return out
+        monkeypatch.setattr(client, "delete", delete)
+
+    def reset(self):
+        self.rows: dict[str, int] = {}
+        self.ids: set[int] = set()
+        self.deleted = 0
+
+    def _wrap(self, real):
+        def write(collection, data, **kwargs):
+            kind = collection[-1]
+            self.rows[kind] = self.rows.get(kind, 0) + len(data)
+            if kind == "p":
+                self.ids |= {r["id"] for r in data}
+            return real(collection, data, **kwargs)
+        return write
+
+
+@pytest.mark.slow
+def test_a_refresh_upserts_new_content_and_hides_removed_content_by_passage_id(tmp_path, embedder, monkeypatch):
+    from askkhorasan.milvus_store import client
+
+    corpus = seed_corpus(tmp_path)
+    for name, text in NOTES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    location = f"milvus-lite:{tmp_path / 'u.db'}"
+    target = milvus_target(location)
+    try:
+        for index_dir in (tmp_path / "index", location):
+            build_index(corpus, index_dir, embedder=embedder)
+        c = client(target)
+        first = Index(location, embedder=embedder)
+        collections = first.manifest["store"]["collections"]
+        before = {r["id"]: r["born"] for r in c.query(collections["p"], filter="id >= 0", output_fields=["id", "born"],
+                                                      limit=1000)}
+        slots = {d["source"]: d["slot"] for d in first.documents}
+
+        (corpus / "alpha.txt").rename(corpus / "alpha-renamed.txt")  # renamed: same content
+        (corpus / "beta.txt").write_text(NOTES["beta.txt"].replace("grain", "rice and grain since 2011"), encoding="utf-8")
+        (corpus / "gamma.txt").unlink()
+        (corpus / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+        counted = CountingWrites(c, monkeypatch)
+        folder_report = build_index(corpus, tmp_path / "index", embedder=embedder)
+        report = build_index(corpus, location, embedder=embedder)
+        assert (report.added, report.updated, report.removed, report.unchanged, report.embedded_passages) == \
+               (folder_report.added, folder_report.updated, folder_report.removed, folder_report.unchanged,
+                folder_report.embedded_passages) == \
+               (("alpha-renamed.txt", "bridge.txt"), ("beta.txt",), ("alpha.txt", "gamma.txt"), (SEED.name,), 2)
+
+        milvus, local = Index(location, embedder=embedder), Index(tmp_path / "index", embedder=embedder)
+        docs = {d["source"]: d for d in milvus.documents}
+        new = ("beta.txt", "bridge.txt")
+        # only the new content's rows were written, at new slots; nothing was deleted yet
+        assert counted.rows == {"p": sum(docs[s]["passages"] for s in new), "s": sum(docs[s]["sentences"] for s in new),
+                                "t": counted.rows["t"], "m": 1 + len(docs)}
+        assert {i >> 24 for i in counted.ids} == {docs[s]["slot"] for s in new} and not counted.ids & set(before)
+        assert counted.deleted == 0
+        assert milvus.manifest["store"]["written"] == {"passages": counted.rows["p"], "sentences": counted.rows["s"],
+                                                       "terms": counted.rows["t"], "records": counted.rows["m"],
+                                                       "deleted": 0}
+        assert milvus.manifest["store"]["collections"] == collections | {"m": current_collection(target)}
+        # unchanged and renamed content: the same rows, ids and generation as the first build wrote
+        assert docs["alpha-renamed.txt"]["slot"] == slots["alpha.txt"] and docs[SEED.name]["slot"] == slots[SEED.name]
+        after = {r["id"]: r["born"] for r in c.query(collections["p"], filter="id >= 0", output_fields=["id", "born"],
+                                                     limit=1000)}
+        assert all(after[i] == born == 1 for i, born in before.items())  # removed content kept, hidden, for a generation
+        assert milvus.manifest["store"]["dead"] == sorted([slots["beta.txt"], slots["gamma.txt"]])
+        # and the same passages (chunk ids too) and answers as the folder rebuilt from the new corpus
+        def shown(rows):  # sent_lo / sent_hi are each store's own sentence numbers
+            return [{k: v for k, v in r.items() if k not in ("sent_lo", "sent_hi")} for r in rows]
+        assert shown(milvus.source_passages("alpha-renamed.txt")) == shown(local.source_passages("alpha-renamed.txt"))
+        for question in NOTE_QUESTIONS:
+            same_passages(local.search(question, k=8), milvus.search(question, k=8))
+            same_answer(local.ask(question, explain=True), milvus.ask(question, explain=True))
+        assert "2018" not in milvus.ask("When was the gamma tower demolished?").text
+
+        # the next refresh deletes what the serving generation hides, and nothing else
+        (corpus / "gamma.txt").write_text(NOTES["gamma.txt"], encoding="utf-8")  # back: new content again, a new slot
+        counted.reset()
+        build_index(corpus, location, embedder=embedder)
+        hidden = [slots["beta.txt"], slots["gamma.txt"]]
+        assert not c.query(collections["p"], filter=f"slot in {hidden}", output_fields=["id"], limit=100)
+        assert not c.query(collections["s"], filter=f"slot in {hidden}", output_fields=["id"], limit=100)
+        assert counted.rows["p"] == Index(location, embedder=embedder).documents[-1]["passages"] == 1
+        assert counted.deleted >= sum(1 for i in before if i >> 24 in hidden)
+        assert "2018" in Index(location, embedder=embedder).ask("When was the gamma tower demolished?").text
+    finally:
+        release(location)
+
+
+def test_one_build_at_a_time_writes_into_a_milvus_server(tmp_path):
+    import threading
+
+    from askkhorasan.milvus_store import MilvusTarget, ServerBuildLock, build_lock, client
+
+    assert isinstance(build_lock("milvus://db.example:19530"), ServerBuildLock)
+    db = tmp_path / "lock.db"
+    server = MilvusTarget("milvus://test:19530", str(db.resolve()), "askkhorasan")  # a server's lock, on Milvus Lite
+    refused = []
+
+    def other_build():
+        try:
+            with ServerBuildLock(server):
+                pass
+        except AskKhorasanError as exc:
+            refused.append(str(exc))
+
+    try:
+        with ServerBuildLock(server):
+            with ServerBuildLock(server):  # re-entrant in its thread (the app's upload, then its build)
+                pass
+            thread = threading.Thread(target=other_build)
+            thread.start()
+            thread.join()
+        assert len(refused) == 1 and "another build is writing into milvus://test:19530" in refused[0]
+        with ServerBuildLock(server):  # released
+            pass
+        client(server).create_alias("askkhorasan_lock", "askkhorasan_building")  # left by a build that died
+        with pytest.raises(AskKhorasanError, match="drop the alias askkhorasan_building"):
+            with ServerBuildLock(server):
+                pass
+    finally:
+        release(f"milvus-lite:{db}")
 
 
 @pytest.mark.slow
@@ -184,7 +334,8 @@ def test_a_damaged_milvus_index_is_refused_on_load_and_a_build_repairs_it(tmp_pa
     try:
         build_index(corpus, location, embedder=embedder)
         damaged = current_collection(target)
-        client(target).drop_collection(damaged[:-2] + "_s")  # the sentences of the serving generation
+        sentences = Index(location, embedder=embedder).manifest["store"]["collections"]["s"]
+        client(target).drop_collection(sentences)  # the sentences of the serving generation
         with pytest.raises(IndexCorruptError, match=f"askkhorasan build --index {location}"):
             Index(location, embedder=embedder)
         assert not index_status(corpus, location).exists
@@ -203,30 +354,44 @@ from askkhorasan import build_index, milvus_store
 real = milvus_store.write_generation
 def slow(target, **rows):
     c = milvus_store.client(target)
-    flush = c.flush
-    def stop(collection):
-        flush(collection)
+    method = getattr(c, sys.argv[3])
+    def stop(collection, *args, **kwargs):
+        out = method(collection, *args, **kwargs)
         print("WRITING", collection, flush=True)
         time.sleep(120)
-    c.flush = stop
+        return out
+    setattr(c, sys.argv[3], stop)
     return real(target, **rows)
 milvus_store.write_generation = slow
-build_index(sys.argv[1], sys.argv[2])
+build_index(sys.argv[1], sys.argv[2], force=sys.argv[4] == "full")
 """
 
 
 @pytest.mark.slow
-def test_a_build_killed_while_writing_leaves_the_previous_collection_serving(tmp_path, embedder):
+@pytest.mark.parametrize("stop_after, build", [
+    ("upsert", "refresh"),  # the first rows written into the serving collections
+    ("flush", "refresh"),  # every row and the new record written, the alias not moved
+    ("flush", "full"),  # a full build's new collections written, the alias not moved
+])
+def test_a_build_killed_while_writing_leaves_the_previous_generation_serving(tmp_path, embedder, stop_after, build):
+    from askkhorasan.milvus_store import client
+
     corpus = seed_corpus(tmp_path)
+    (corpus / "old.txt").write_text("Old note\n\nThe old ferry crossed the river twice a day until 2015.\n", encoding="utf-8")
     location = f"milvus-lite:{tmp_path / 'k.db'}"
     target = milvus_target(location)
     build_index(corpus, location, embedder=embedder)
     before = current_collection(target)
+    serving = Index(location, embedder=embedder)
+    questions = ["Where did TTP operatives pledge allegiance?", "When did the old ferry cross the river?"]
+    answers = [serving.ask(q) for q in questions]
+    collections = serving.manifest["store"]["collections"]
     release(location)  # Milvus Lite serves a file to one process at a time
     (corpus / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    (corpus / "old.txt").unlink()
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), location], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), location, stop_after, build], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
     deadline = time.time() + 300
     written = None
@@ -237,20 +402,38 @@ def test_a_build_killed_while_writing_leaves_the_previous_collection_serving(tmp
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert written, "the build never reached the write"
+    assert (written == collections["p"]) == (build == "refresh")  # a refresh writes into the serving collections
 
     try:
-        from askkhorasan.milvus_store import client
-
-        assert written in client(target).list_collections()  # killed with the new generation half written
+        c = client(target)
         assert current_collection(target) == before
-        old = Index(location, embedder=embedder)
-        assert "Tirah Valley" in old.search("Where did TTP operatives pledge allegiance?", k=1)[0].text
-        assert [d["source"] for d in old.documents] == [SEED.name]
+        old = Index(location, embedder=embedder)  # (loads the collections, which reopening the file releases)
+        assert written in c.list_collections()
+        dead = c.query(collections["p"], filter="born > 1", output_fields=["id"], limit=100)
+        # killed with rows of the new generation in the serving collection, which the alias does not show
+        assert bool(dead) == (build == "refresh")
+        for question, answer in zip(questions, answers):
+            same_answer(answer, old.ask(question))
+        assert "funded by a loan" not in old.ask("How was the bridge financed?").text
+        assert [d["source"] for d in old.documents] == [SEED.name, "old.txt"]
 
         report = build_index(corpus, location, embedder=embedder)
-        assert report.added == ("bridge.txt",) and report.unchanged == (SEED.name,)
-        assert written not in client(target).list_collections()  # the dead build's collections are dropped
-        assert "funded by a loan" in Index(location, embedder=embedder).ask("How was the bridge financed?").text
+        assert (report.added, report.unchanged, report.removed) == (("bridge.txt",), (SEED.name,), ("old.txt",))
+        assert report.embedded_passages == 1
+        # the dead build's rows deleted, the bridge's written again at the same ids (a dead full build's collections dropped)
+        again = {r["id"] for r in c.query(collections["p"], filter="born > 1", output_fields=["id"], limit=100)}
+        assert len(again) == 1 and (build == "full" or again == {r["id"] for r in dead})
+        assert (written in c.list_collections()) == (build == "refresh")
+        fresh = Index(location, embedder=embedder)
+        assert fresh.manifest["store"]["collections"] == collections | {"m": current_collection(target)}
+        assert "funded by a loan" in fresh.ask("How was the bridge financed?").text
+        assert [d["source"] for d in fresh.documents] == [SEED.name, "bridge.txt"]
+        build_index(corpus, tmp_path / "index", embedder=embedder)  # and its term counts are the corpus's again
+        local = Index(tmp_path / "index", embedder=embedder)
+        for question in [*questions, "How was the bridge financed?"]:
+            same_answer(local.ask(question, explain=True), fresh.ask(question, explain=True))
+        assert sorted(c for c in client(target).list_collections() if c.endswith("_m")) == \
+               sorted([before, current_collection(target)])  # the dead build's record dropped
     finally:
         release(location)
 

@@ -1,14 +1,18 @@
-"""Building into Milvus: the folder build's reading and embedding (`sources.py`), written as a new generation of collections.
+"""Building into Milvus: the folder build's reading and embedding (`sources.py`), written as a Milvus generation.
 
-Sources whose bytes the serving generation already holds are copied from it, vectors and all,
-not re-embedded; removed ones are left behind. The alias moves only once the new generation is
-complete, so a build that dies leaves the previous one serving."""
+A refresh writes into the serving collections only the rows of new content (added and changed
+sources), at new slots; unchanged content is neither read back nor rewritten, renamed content is
+a new documents row, removed content is hidden by the new generation's record (`milvus_store`
+says how a build that dies leaves the previous generation serving). A first build, `force`,
+other settings or an unreadable index give a full build into new collections."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -27,12 +31,12 @@ from .types import BuildReport, DocumentRow, MilvusDocumentRow, PassageRow, Sour
 
 log = logging.getLogger(__name__)
 
-# The serving generation: its passages collection, manifest, and documents by content hash.
+# The serving generation: its record collection, manifest, and documents by content hash.
 _Serving = tuple[str, dict, dict[str, MilvusDocumentRow]]
 
 
 def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder) -> _Serving | None:
-    """(passages collection, manifest, documents by hash) of the serving generation, if reusable."""
+    """(record collection, manifest, documents by hash) of the serving generation, if a refresh can build on it."""
     try:
         collection = milvus_store.current_collection(target)
         manifest, documents = milvus_store.read_meta(target, collection)
@@ -50,18 +54,15 @@ def _previous(target: MilvusTarget, settings: Settings, embedder: Embedder) -> _
     return collection, manifest, {d["hash"]: d for d in documents}
 
 
-def _reuse(target: MilvusTarget, previous: _Serving, doc_hash: str, source: str) -> DocRows | None:
-    collection, _, documents = previous
-    meta = documents.get(doc_hash)
+def _kept(previous: _Serving, doc_hash: str, source: str) -> DocRows | None:
+    """An unchanged content's rows stay where they are: only its documents row is carried over
+    (with the source's name now), nothing read from its passages or sentences."""
+    meta = previous[2].get(doc_hash)
     if meta is None:
         return None
-    rows, sentence_vectors, spans = milvus_store.document_rows(target, collection, meta)
-    lo = min(p["sent_lo"] for p in rows)
-    passages: list[PassageRow] = [{**p, "source": source, "sent_lo": p["sent_lo"] - lo, "sent_hi": p["sent_hi"] - lo}
-                                  for p in rows]
-    document: DocumentRow = meta.copy()  # first_passage too, which _write sets anew
+    document: DocumentRow = meta.copy()
     document["source"] = source
-    return DocRows(document, passages, [(int(a), int(b)) for a, b in spans], sentence_vectors)
+    return DocRows(document, [], [], np.zeros((0, milvus_store.DIM), np.float32))
 
 
 def _nothing_to_do(files: list[CorpusFile], manifest: dict, settings: Settings) -> bool:
@@ -97,60 +98,76 @@ def build_into_milvus(corpus_dir: str | Path, target: MilvusTarget, *, settings:
                 passages=manifest.get("counts", {}).get("passages", 0),
                 seconds=round(time.perf_counter() - started, 3), generation=manifest.get("generation", ""),
             )
-        reuse = (lambda doc_hash, source: _reuse(target, previous, doc_hash, source)) if previous else None
+        reuse = (lambda doc_hash, source: _kept(previous, doc_hash, source)) if previous else None
         read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
         if not read.docs:
             raise read.nothing_to_index(corpus_dir, previous is not None)
         fresh = [d for d in read.docs if d.sentence_vectors is None]
         embed_missing(read.docs, embedder, progress)
-        generation = _write(target, read, settings, progress, embedder)
-    return read.report(corpus_dir, target, old_sources, fresh, started, generation)
+        generation, passages = _write(target, read, previous, settings, progress, embedder)
+    return dataclasses.replace(read.report(corpus_dir, target, old_sources, fresh, started, generation), passages=passages)
 
 
-def _write(target: MilvusTarget, read: SourcesRead, settings: Settings, progress: Progress | None,
-           embedder: Embedder) -> str:
+def _write(target: MilvusTarget, read: SourcesRead, previous: _Serving | None, settings: Settings,
+           progress: Progress | None, embedder: Embedder) -> tuple[str, int]:
+    """Returns the generation's name and its passage count."""
     if progress:
         progress("write", 0, 1)
-    docs = read.docs
-    passages: list[PassageRow] = []
+    base = previous[1] if previous else None
+    next_slot = int(base["store"]["next_slot"]) if base else 0
     documents: list[MilvusDocumentRow] = []
-    packed: list[str] = []
-    vectors: list[np.ndarray] = []
-    sentence_vectors: list[np.ndarray] = []
-    sentence_docs: list[str] = []
-    for d in docs:
+    new: list[milvus_store.NewSource] = []
+    position = 0  # the folder's chunk_id of a source's first passage: where it starts in corpus order
+    for d in read.docs:
+        meta = cast(MilvusDocumentRow, d.document)
+        if base and isinstance(meta.get("slot"), int):  # unchanged content, kept where it is
+            documents.append({**meta, "first_passage": position})
+            position += d.document["passages"]
+            continue
         assert d.sentence_vectors is not None, "embed the sources' sentences first"
-        sentence_vectors.append(d.sentence_vectors)
-        vectors.append(passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors))
-        offset = len(sentence_docs)
-        documents.append({**d.document, "passages": len(d.passages), "first_passage": len(passages)})
-        for p, vector in zip(d.passages, vectors[-1]):
-            packed.append(milvus_store.pack(vector, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]))
-            p["chunk_id"] = len(passages)
-            p["sent_lo"] += offset
-            p["sent_hi"] += offset
-            passages.append(p)
-        sentence_docs.extend([d.document["hash"]] * len(d.sentence_spans))
-    spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
-    sentence_texts: list[str | None] = [None] * len(spans)
-    for p in passages:  # each sentence's text, from a passage that holds it
-        for sid in range(p["sent_lo"], p["sent_hi"]):
-            if sentence_texts[sid] is None:
-                start, end = spans[sid]
-                sentence_texts[sid] = p["text"][start - p["start"] : end - p["start"]]
-    pvec = np.concatenate(vectors).astype(np.float32)
-    terms = tokenize([lexical_text(p["context"], p["text"]) for p in passages]) if passages else []
-    counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
-    index_type, index_parameters = milvus_store.dense_index_record(len(passages), target.lite_path is not None)
+        slot, next_slot = next_slot, next_slot + 1
+        if max(len(d.passages), len(d.sentence_spans)) >= 1 << milvus_store.SLOT_BITS:
+            raise AskKhorasanError(f"{d.document['source']}: over {1 << milvus_store.SLOT_BITS:,} passages or sentences "
+                                   "— split the source into smaller files")
+        vectors = passage_vectors(d.passages, d.sentence_spans, d.sentence_vectors)
+        texts = [""] * len(d.sentence_spans)
+        for p in d.passages:  # each sentence's text, from a passage that holds it
+            for j in range(p["sent_lo"], p["sent_hi"]):
+                start, end = d.sentence_spans[j]
+                texts[j] = p["text"][start - p["start"] : end - p["start"]]
+        packed = [milvus_store.pack(v, d.sentence_vectors[p["sent_lo"] : p["sent_hi"]]) for p, v in zip(d.passages, vectors)]
+        terms = tokenize([lexical_text(p["context"], p["text"]) for p in d.passages]) if d.passages else []
+        rows: list[PassageRow] = []
+        for p in d.passages:
+            row = p.copy()
+            row["source"], row["chunk_id"] = "", -1  # the documents row says both
+            row["sent_lo"] = milvus_store.passage_id(slot, p["sent_lo"])
+            row["sent_hi"] = milvus_store.passage_id(slot, p["sent_hi"])
+            rows.append(row)
+        new.append(milvus_store.NewSource(
+            slot=slot, doc_hash=d.document["hash"], passages=rows, passage_vectors=vectors.astype(np.float32),
+            packed=packed, terms=[[milvus_store.term_key(t) for t in toks] for toks in terms],
+            sentence_vectors=d.sentence_vectors, sentence_spans=np.array(d.sentence_spans, np.int64).reshape(-1, 2),
+            sentence_texts=texts,
+        ))
+        documents.append({**d.document, "passages": len(d.passages), "first_passage": position, "slot": slot,
+                          "sentences": len(d.sentence_spans)})
+        position += len(d.passages)
+    shown = {doc["hash"] for doc in documents}
+    removed = {int(doc["slot"]): int(doc["passages"]) for h, doc in previous[2].items() if h not in shown} if previous else {}
+    sentences = sum(int(doc.get("sentences", 0)) for doc in documents)
+    counts = {"sources": len(documents), "passages": position, "sentences": sentences}
+    if base:
+        index_parameters = dict(base["faiss"])  # the vector index was built with the collections
+        index_type = index_parameters.pop("type")
+    else:
+        index_type, index_parameters = milvus_store.dense_index_record(position, target.lite_path is not None)
     manifest = new_manifest(settings, read.sources, counts, None, index_type, index_parameters) | read.manifest_extra() | {
         "embedding": embedder.describe()}
     manifest["versions"] |= library_versions("pymilvus", "milvus-lite")
-    name = milvus_store.write_generation(
-        target, manifest=manifest, passages=passages, passage_vectors=pvec, packed=packed, terms=terms,
-        documents=documents,
-        sentence_vectors=sentence_vectors, sentence_spans=spans, sentence_docs=sentence_docs,
-        sentence_texts=[t or "" for t in sentence_texts],
-    )
+    name, written = milvus_store.write_generation(target, manifest=manifest, documents=documents, new=new, base=base,
+                                                  removed=removed)
+    log.info("wrote %s: %s", name, written.as_dict())
     if progress:
         progress("write", 1, 1)
-    return name
+    return name, position

@@ -7,9 +7,11 @@ so both stores give the same passages and the same answers."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Loaded:
-    collection: str  # the passages collection the alias named when loaded
+    collection: str  # the record collection the alias named when loaded
     manifest: dict
     documents: list[MilvusDocumentRow]
 
@@ -47,8 +49,25 @@ class _Loaded:
         return int(self.manifest["counts"]["passages"])
 
     @property
-    def sentences(self) -> int:
-        return int(self.manifest["counts"]["sentences"])
+    def generation_number(self) -> int:
+        return int(self.manifest["store"]["generation"])
+
+    @functools.cached_property
+    def visible(self) -> str:
+        return milvus_store.visible(self.manifest)
+
+    @functools.cached_property
+    def by_slot(self) -> dict[int, MilvusDocumentRow]:
+        return {int(d["slot"]): d for d in self.documents}
+
+    def row(self, row_id: int, stored: PassageRow) -> PassageRow:
+        """A stored passage row with its source and its place in corpus order (chunk_id), which
+        the generation's documents row gives."""
+        doc = self.by_slot[milvus_store.slot_of(row_id)]
+        out = stored.copy()
+        out["source"] = doc["source"]
+        out["chunk_id"] = doc["first_passage"] + row_id - milvus_store.passage_id(int(doc["slot"]), 0)
+        return out
 
 
 class _QueryTable(SentenceTable):
@@ -86,6 +105,7 @@ class MilvusIndex(BaseIndex):
         self._snapshot = state
         self._answer_model = answer_model
         self._selection = None
+        self._df_cache: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
 
     def _read(self, collection: str) -> _Loaded:
         manifest, documents = milvus_store.read_meta(self.target, collection)
@@ -130,9 +150,9 @@ class MilvusIndex(BaseIndex):
         doc = next((d for d in state.documents if d["source"] == source), None)
         if doc is None:
             return []
-        first = doc["first_passage"]
+        first = milvus_store.passage_id(int(doc["slot"]), 0)
         rows = milvus_store.id_range(self._client, state.names["p"], first, first + doc["passages"], ["id", "row"])
-        return [_with(r["row"], source=source) for r in rows]
+        return [state.row(int(r["id"]), r["row"]) for r in rows]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         query, _ = self._question(query)
@@ -151,29 +171,28 @@ class MilvusIndex(BaseIndex):
 
     def _hits(self, state: _Loaded, vector: np.ndarray, query: str, k: int) -> tuple[list[Hit], dict[int, PassageRow]]:
         """retrieve.hybrid_search with Milvus doing the dense and BM25 searches: the best `k`
-        passages (Hit.row the passage id) and the rows of the passages scored."""
+        passages (Hit.row the passage id) and the rows of the passages scored. Milvus's BM25
+        search proposes the candidates; their BM25 scores are computed here from the
+        generation's counts (Milvus's own count rows this generation does not show)."""
         c, names, n = self._client, state.names, state.passages
         if n == 0 or k <= 0:
             return [], {}
         m = min(max(self.settings.candidates, k), n)
-        terms = list(question_terms(query))
+        terms = [term_key(t) for t in question_terms(query)]
         found = c.search(names["p"], data=[vector.tolist()], anns_field="vec", limit=m, output_fields=["id"],
+                         filter=state.visible,
                          search_params={"metric_type": "IP", "params": {"nprobe": milvus_store.NPROBE}})
         dense = {int(h["id"]): float(h["distance"]) for h in found[0]}
-        lex: dict[int, float] = {}
-        text = " ".join(term_key(t) for t in terms)
+        proposed: list[int] = []
         if terms:
-            found = c.search(names["p"], data=[text], anns_field="sparse", limit=m, output_fields=["id"])
-            lex = {int(h["id"]): abs(float(h["distance"])) for h in found[0]}  # Milvus Lite reports BM25 negated
+            found = c.search(names["p"], data=[" ".join(terms)], anns_field="sparse", limit=m, output_fields=["id"],
+                             filter=state.visible)
+            proposed = [int(h["id"]) for h in found[0]]
+        ids = list(dict.fromkeys([*dense, *proposed]))
+        fetched = {int(r["id"]): r for r in fetch(c, names["p"], ids, ["id", "row", "packed", "terms"])}
+        lex = self._bm25(state, terms, {i: fetched[i]["terms"] for i in ids})
         lex_max = max(lex.values(), default=0.0)
-        missing = [r for r, s in lex.items() if r not in dense and s > 0] if lex_max > 0 else []
-        unscored = [r for r in dense if r not in lex]
-        if lex_max > 0 and unscored:  # the dense candidates' own BM25 scores, which the top-m list lacks
-            found = c.search(names["p"], data=[text], anns_field="sparse", limit=len(unscored),
-                             filter=f"id in {unscored}", output_fields=["id"])
-            lex.update({int(h["id"]): abs(float(h["distance"])) for h in found[0]})
-        ids = list(dense) + missing
-        fetched = {int(r["id"]): r for r in fetch(c, names["p"], ids, ["id", "row", "packed"])}
+        ids = list(dense) + [i for i in proposed if i not in dense and lex.get(i, 0.0) > 0]
         unpacked = self._packed(state, [fetched[i] for i in ids])
         hits = []
         for i in ids:
@@ -183,7 +202,25 @@ class MilvusIndex(BaseIndex):
             best = float(sims.max()) if sims.size else d
             hits.append(fuse(i, d, best, lex.get(i, 0.0) / lex_max if lex_max > 0 else 0.0, self.settings))
         hits.sort(key=lambda h: -h.score)
-        return hits[:k], {i: fetched[i]["row"] for i in ids}
+        return hits[:k], {i: state.row(i, fetched[i]["row"]) for i in ids}
+
+    def _bm25(self, state: _Loaded, keys: list[str], passage_terms: dict[int, str]) -> dict[int, float]:
+        """BM25 of the passages for the question's terms, as bm25s scores it (Lucene's IDF, k1 and
+        b of milvus_store.BM25_PARAMS), over the passages this generation shows."""
+        if not keys or not passage_terms:
+            return {}
+        n = state.passages
+        avgdl = int(state.manifest["store"]["tokens"]) / max(n, 1)
+        df = self._term_counts(state, keys)
+        idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in set(keys)}
+        k1, b = milvus_store.BM25_PARAMS["bm25_k1"], milvus_store.BM25_PARAMS["bm25_b"]
+        out = {}
+        for i, text in passage_terms.items():
+            toks = text.split()
+            norm = k1 * (1 - b + b * len(toks) / avgdl)
+            tf = Counter(toks)
+            out[i] = sum(idf[t] * tf[t] * (k1 + 1) / (tf[t] + norm) for t in keys if tf[t])
+        return out
 
     def _packed(self, state: _Loaded, fetched: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Each passage's vector and its sentences' vectors: packed in its row, or, for a
@@ -209,8 +246,7 @@ class MilvusIndex(BaseIndex):
 
     def _sentences(self, state: _Loaded, passages: list[PassageRow]) -> dict[int, dict[str, Any]]:
         """Every sentence of the passages and the one on either side, by sentence id."""
-        wanted = sorted({s for p in passages
-                         for s in range(max(0, p["sent_lo"] - 1), min(state.sentences, p["sent_hi"] + 1))})
+        wanted = sorted({s for p in passages for s in range(max(0, p["sent_lo"] - 1), p["sent_hi"] + 1)})
         rows = fetch(self._client, state.names["s"], wanted, ["id", "vec", "start", "end", "doc_hash", "text"])
         return {int(r["id"]): r for r in rows}
 
@@ -256,17 +292,28 @@ class MilvusIndex(BaseIndex):
         return gen, _QueryTable(owner, texts, *self._idf(state, terms)), out_hits
 
 
+    def _term_counts(self, state: _Loaded, keys: list[str]) -> dict[str, int]:
+        """The passage counts of terms (term_key form) in the loaded generation; remembered for
+        the last questions, as retrieval and the answer stage of one `ask` both need them."""
+        key = (state.collection, tuple(sorted(set(keys))))
+        counts = self._df_cache.get(key)
+        if counts is None:
+            counts = milvus_store.term_counts(self._client, state.names["t"], list(key[1]), state.generation_number)
+            if len(self._df_cache) >= 64:
+                self._df_cache.clear()
+            self._df_cache[key] = counts
+        return counts
+
     def _idf(self, state: _Loaded, terms: list[str]) -> tuple[dict[str, float], float]:
         """BM25's IDF of the question's terms (as bm25s computes it), from the stored term counts."""
         n = state.passages
         keys = {term_key(t): t for t in terms}
         idf: dict[str, float] = {}
         if keys and n:
-            found = self._client.query(state.names["t"], filter=f"term in {list(keys)}", output_fields=["term", "df"],
-                                       limit=len(keys))
-            for r in found:
-                df = int(r["df"])
-                idf[keys[r["term"]]] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            counts = self._term_counts(state, list(keys))
+            for key, df in counts.items():
+                if df:
+                    idf[keys[key]] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return idf, math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
 

@@ -1,15 +1,53 @@
 """An index in Milvus: the same generation as the index folder holds, as collections.
 
-    <name>_<generation>_p   passages: id, dense vector, BM25 terms -> sparse vector (Milvus's BM25
-                            function), doc_hash, the passage row as JSON, and its vector and its
-                            sentences' vectors packed as base64 float32 (empty past PACK_LIMIT)
-    <name>_<generation>_s   sentences: id (global sentence number), vector, start, end, doc_hash, text
-    <name>_<generation>_t   term -> number of passages holding it (the answer stage's IDF)
-    <name>_<generation>_m   the manifest (id 0) and one row per document (id 1...)
-    <name>                  alias of the current generation's passages collection
+    <name>_<set>_p     passages: id, dense vector, BM25 terms -> sparse vector (Milvus's BM25
+                       function), doc_hash, slot, born, the passage row as JSON, and its vector
+                       and its sentences' vectors packed as base64 float32 (empty past PACK_LIMIT)
+    <name>_<set>_s     sentences: id, vector, start, end, doc_hash, slot, born, text
+    <name>_<set>_t     term -> passages holding it (BM25's and the answer stage's IDF), by generation
+    <name>_<gen>_m     one generation's record: the manifest (id 0) and one row per document (id 1...)
+    <name>             alias of the current generation's record
 
-A build writes every collection of a new generation, then moves the alias with `alter_alias`:
-a build that dies leaves the previous generation serving, like CURRENT in a folder.
+**Generations.** A full build (the first, `--force`, other settings, a damaged index) writes a
+new set of collections and then moves the alias with `alter_alias`. A refresh writes only what
+changed into the serving set, in place — the passages and sentences of new and changed sources
+(changed content is new content: it has a new hash), nothing for removed ones — and then writes
+a new record collection and moves the alias to it. The alias is the commit: the one atomic step
+Milvus has (it has no transaction over many rows).
+
+**Ids.** A source's passages and sentences live at its *slot*, a number the index gives each
+content hash once: passage id = slot·2^24 + chunk number, sentence id = slot·2^24 + sentence
+number. Unchanged content keeps its slot, so its rows keep their ids and are never rewritten;
+a renamed source is a new documents row only (the rows hold no file name: a passage's `source`
+and `chunk_id` — its place in corpus order, as the folder numbers it — come from the record's
+documents row). Slots come from a counter in the manifest, not from the hash itself, so two
+sources can never share ids.
+
+**Why a refresh cannot damage the generation serving before it.** Every row carries `born`, the
+generation that wrote it, and each record names its generation G and the slots it no longer
+shows (`dead`: removed and changed content). Readers search with the filter `born <= G and slot
+not in dead`, so they never see a row a refresh is writing, and rows they can see are neither
+changed nor deleted while G serves: a refresh first deletes what the serving record already hides
+(rows born after it — left by a build that died — and its dead slots, which only the generation
+before it showed), then writes rows born G+1, then the new record, then moves the alias. Killed
+at any step, the alias still names G's record, G's rows are all there, and the next refresh
+deletes the dead build's rows before writing. Term counts are versioned the same way: a term's
+row holds its count as of the serving generation and as of the one being written, and readers
+take the newest no later than theirs (one row per term, so a question reads its terms by key).
+A reader sees the state of its generation, whole, at any moment of a refresh: the kill tests
+stop one after its first rows and after its last, and the answers are those of before.
+
+The cost: removed rows stay one generation longer (until the next refresh), readers filter every
+search, and Milvus's BM25 statistics count every row in the collection, hidden and deleted ones
+too (measured: Milvus Lite 3.2.2 does not subtract deleted rows, compaction or not). So Milvus's
+BM25 search only proposes candidates; their scores are computed here, as bm25s does, from the
+record's passage and term counts and each passage's terms (which candidates Milvus proposes can
+still differ from bm25s's best at the margin after many refreshes; `--force` makes its statistics
+exact again). The vector index type is chosen by a full build: a refresh that grows the index past
+FLAT_LIMIT keeps exact search until the next one. Two builds at once would delete each other's
+rows, so a server build holds a lock (ServerBuildLock). The copy-on-write alternative — a new
+set per refresh, unchanged rows copied into it — rewrites every row on every refresh (Milvus has
+no server-side copy between collections), which is what the slots avoid.
 
 Locations: `milvus-lite:PATH` (Milvus Lite, embedded in this process, PATH a `.db` file) and
 `milvus://HOST:PORT[/NAME]` (a Milvus server; ASKKHORASAN_MILVUS_TOKEN, or
@@ -20,6 +58,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -47,6 +86,8 @@ FLAT_LIMIT = 50_000  # exact search up to here, like the folder's FAISS index; I
 NPROBE = 32  # IVF lists searched per query
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, so both stores rank alike
 PACK_LIMIT = 30  # sentences whose vectors fit one VARCHAR (65,535 bytes) beside the passage's, in base64
+SLOT_BITS = 24  # ids: slot << SLOT_BITS + chunk (or sentence) number
+LAYOUT = 2  # the collections' layout, in the manifest: 2 is slots and born/dead generations
 _PLAIN_TERM = re.compile(r"[a-z0-9]{1,40}")
 
 
@@ -159,13 +200,32 @@ def term_key(term: str) -> str:
     return "u" + hashlib.blake2b(term.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def collections(name: str, generation: str) -> dict[str, str]:
-    base = f"{name}_{generation.replace('-', '_')}"
-    return {kind: f"{base}_{kind}" for kind in "pstm"}
+def record_name(name: str, stamp: str) -> str:
+    return f"{name}_{stamp.replace('-', '_')}_m"
+
+
+def data_names(name: str, stamp: str) -> dict[str, str]:
+    base = f"{name}_{stamp.replace('-', '_')}"
+    return {kind: f"{base}_{kind}" for kind in "pst"}
+
+
+def passage_id(slot: int, chunk: int) -> int:
+    return (slot << SLOT_BITS) + chunk
+
+
+def slot_of(row_id: int) -> int:
+    return row_id >> SLOT_BITS
+
+
+def visible(manifest: dict) -> str:
+    """The filter of the rows a generation shows (see the module's docstring)."""
+    store = manifest["store"]
+    dead = store.get("dead", [])
+    return f"born <= {int(store['generation'])}" + (f" and slot not in {[int(x) for x in dead]}" if dead else "")
 
 
 def current_collection(target: MilvusTarget) -> str:
-    """The passages collection the alias names now."""
+    """The record collection the alias names now."""
     c = client(target, create=False)
     if target.name not in c.list_aliases().get("aliases", []):
         raise IndexMissingError(f"no index at {target} — run `askkhorasan build --index {target}`")
@@ -185,6 +245,8 @@ def _schemas(c):
                 analyzer_params={"tokenizer": "standard"})
     p.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     p.add_field("doc_hash", DataType.VARCHAR, max_length=64)
+    p.add_field("slot", DataType.INT64)
+    p.add_field("born", DataType.INT64)
     p.add_field("row", DataType.JSON)
     p.add_field("packed", DataType.VARCHAR, max_length=65_535)
     p.add_function(Function(name="bm25", function_type=FunctionType.BM25,
@@ -195,10 +257,13 @@ def _schemas(c):
     s.add_field("start", DataType.INT64)
     s.add_field("end", DataType.INT64)
     s.add_field("doc_hash", DataType.VARCHAR, max_length=64)
+    s.add_field("slot", DataType.INT64)
+    s.add_field("born", DataType.INT64)
     s.add_field("text", DataType.VARCHAR, max_length=65_535)
     t = c.create_schema(auto_id=False)
     t.add_field("term", DataType.VARCHAR, is_primary=True, max_length=64)
-    t.add_field("df", DataType.INT64)
+    t.add_field("versions", DataType.JSON)  # [[born, passages holding it], ...]: the serving one and newer
+    t.add_field("top", DataType.INT64)  # the newest version's generation
     t.add_field("vec", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
     m = c.create_schema(auto_id=False)
     m.add_field("id", DataType.INT64, is_primary=True)
@@ -253,80 +318,204 @@ def unpack(packed: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(packed), dtype="<f4").reshape(-1, DIM)
 
 
-def write_generation(target: MilvusTarget, *, manifest: dict, passages: list[PassageRow], passage_vectors: np.ndarray,
-                     packed: list[str],
-                     terms: list[list[str]], documents: list[MilvusDocumentRow], sentence_vectors: list[np.ndarray],
-                     sentence_spans: np.ndarray, sentence_docs: list[str], sentence_texts: list[str]) -> str:
-    """Write a complete generation into new collections, then point the alias at it. Returns its name."""
+@dataclass
+class NewSource:
+    """One new content's rows, to be written at its slot. Passage rows carry no `source` or
+    `chunk_id` (the record's documents row gives them); `sent_lo`/`sent_hi` are sentence ids."""
+
+    slot: int
+    doc_hash: str
+    passages: list[PassageRow]
+    passage_vectors: np.ndarray
+    packed: list[str]
+    terms: list[list[str]]  # each passage's BM25 terms (term_key already applied)
+    sentence_vectors: np.ndarray
+    sentence_spans: np.ndarray
+    sentence_texts: list[str]
+
+
+@dataclass
+class Written:
+    """What a build wrote and deleted, in rows: the cost of a refresh."""
+
+    passages: int = 0
+    sentences: int = 0
+    terms: int = 0
+    records: int = 0  # the generation record: manifest and documents rows
+    deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def _delete(c: Any, collection: str, expr: str) -> int:
+    result = c.delete(collection, filter=expr)
+    return int(result.get("delete_count", 0) if isinstance(result, dict) else len(result or []))
+
+
+def _term_rows(c: Any, collection: str, keys: list[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for lo in range(0, len(keys), 1_000):  # by primary key: a lookup, not a scan
+        chunk = keys[lo : lo + 1_000]
+        rows.extend(c.query(collection, filter=f"term in {chunk}", output_fields=["term", "versions", "top"],
+                            limit=len(chunk)))
+    return rows
+
+
+def _as_of(versions: list[list[int]], generation: int) -> list[int] | None:
+    """The version of a term's count that `generation` reads: the newest born no later."""
+    shown = [v for v in versions if v[0] <= generation]
+    return max(shown) if shown else None
+
+
+def term_counts(c: Any, collection: str, keys: list[str], generation: int) -> dict[str, int]:
+    """Each term's passage count as generation `generation` shows it."""
+    out = {}
+    for r in _term_rows(c, collection, keys):
+        version = _as_of(r["versions"], generation)
+        if version is not None:
+            out[r["term"]] = int(version[1])
+    return out
+
+
+def write_generation(target: MilvusTarget, *, manifest: dict, documents: list[MilvusDocumentRow],
+                     new: list[NewSource], base: dict | None, removed: dict[int, int]) -> tuple[str, Written]:
+    """Write a generation and point the alias at its record. `base` is the serving manifest to
+    refresh in place (None: a full build into a new set of collections), `removed` the slots
+    of its content this generation no longer shows, with their passage counts. Returns the record's name and the
+    rows written."""
     c = client(target)
-    name = f"g-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-    names = collections(target.name, name)
-    schemas = _schemas(c)
+    stamp = f"g-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    record = record_name(target.name, stamp)
+    lite = target.lite_path is not None
+    written = Written()
     try:
         previous = current_collection(target)
     except IndexMissingError:
         previous = None
-    lite = target.lite_path is not None
-    sizes = {"p": len(passages), "s": len(sentence_spans), "t": 0, "m": 0}
-    for kind, coll in names.items():
-        c.create_collection(coll, schema=schemas[kind])
-        # sync=False: pymilvus would otherwise poll each index every 0.5 s (through an RPC Milvus
-        # Lite lacks); load_collection below waits for them all at once.
-        c.create_index(coll, _index_params(c, kind, sizes[kind], lite), sync=False)
+    if base is None:
+        names = data_names(target.name, stamp)
+        generation, tokens = 1, 0
+        schemas = _schemas(c)
+        rows = sum(len(n.passages) for n in new)
+        for kind, coll in names.items():
+            # Strong: a build reads back what it has just written, and a reader what the alias now shows
+            c.create_collection(coll, schema=schemas[kind], consistency_level="Strong")
+            # sync=False: pymilvus would otherwise poll each index every 0.5 s (through an RPC Milvus
+            # Lite lacks); load_collection below waits for them all at once.
+            c.create_index(coll, _index_params(c, kind, rows if kind == "p" else 0, lite), sync=False)
+        for coll in names.values():
+            c.load_collection(coll)
+    else:
+        store = base["store"]
+        names = {k: store["collections"][k] for k in "pst"}
+        serving = int(store["generation"])
+        generation, tokens = serving + 1, int(store["tokens"])
+        # What the serving record already hides: rows of a build that died, and content that only
+        # the generation before it showed. Nothing the serving generation shows is touched.
+        hidden = f"born > {serving}" + (f" or slot in {[int(x) for x in store.get('dead', [])]}"
+                                        if store.get("dead") else "")
+        for kind in "ps":
+            written.deleted += _delete(c, names[kind], hidden)
+        left = c.query(names["t"], filter=f"top > {serving}", output_fields=["term", "versions", "top"], limit=16_384)
+        while left:  # term counts a dead build wrote: back to the serving generation's
+            c.upsert(names["t"], [{"term": r["term"], "versions": [v for v in r["versions"] if v[0] <= serving],
+                                   "top": serving, "vec": [0.0, 0.0]} for r in left])
+            written.terms += len(left)
+            left = c.query(names["t"], filter=f"top > {serving}", output_fields=["term", "versions", "top"], limit=16_384)
 
-    df: dict[str, int] = {}
-    for toks in terms:
-        for t in set(toks):
-            df[t] = df.get(t, 0) + 1
-    for lo in range(0, len(passages), BATCH):
-        c.insert(names["p"], [
-            {"id": i, "vec": passage_vectors[i].tolist(), "terms": " ".join(term_key(t) for t in terms[i]),
-             "doc_hash": passages[i]["doc_hash"], "row": passages[i], "packed": packed[i]}
-            for i in range(lo, min(lo + BATCH, len(passages)))
-        ])
-    sid = 0
-    batch: list[dict] = []
-    for part in sentence_vectors:
-        for vec in part:
-            start, end = sentence_spans[sid]
-            batch.append({"id": sid, "vec": vec.tolist(), "start": int(start), "end": int(end),
-                          "doc_hash": sentence_docs[sid], "text": sentence_texts[sid]})
-            sid += 1
-            if len(batch) >= BATCH:
-                c.insert(names["s"], batch)
-                batch = []
-    if batch:
-        c.insert(names["s"], batch)
-    keys: dict[str, int] = {}
-    for t, n in df.items():  # two terms under one key: their counts add, like one term
-        keys[term_key(t)] = keys.get(term_key(t), 0) + n
-    items = list(keys.items())
+    # term counts: + the new content's passages, - the removed content's
+    delta: dict[str, int] = {}
+    for n in new:
+        for toks in n.terms:
+            for t in set(toks):
+                delta[t] = delta.get(t, 0) + 1
+            tokens += len(toks)
+    for slot, count in removed.items():
+        for r in id_range(c, names["p"], passage_id(slot, 0), passage_id(slot, count), ["id", "terms"]):
+            toks = r["terms"].split()
+            tokens -= len(toks)
+            for t in set(toks):
+                delta[t] = delta.get(t, 0) - 1
+
+    pending: dict[str, list[dict[str, Any]]] = {"p": [], "s": []}
+
+    def send(kind: str, at_least: int) -> None:  # upserts of BATCH rows, however small the sources
+        if len(pending[kind]) >= at_least:
+            c.upsert(names[kind], pending[kind])
+            pending[kind] = []
+
+    for n in new:
+        for i, passage in enumerate(n.passages):
+            pending["p"].append({"id": passage_id(n.slot, i), "vec": n.passage_vectors[i].tolist(),
+                              "terms": " ".join(n.terms[i]), "doc_hash": n.doc_hash, "slot": n.slot,
+                              "born": generation, "row": passage, "packed": n.packed[i]})
+            send("p", BATCH)
+        for j, (start, end) in enumerate(n.sentence_spans):
+            pending["s"].append({"id": passage_id(n.slot, j), "vec": n.sentence_vectors[j].tolist(), "start": int(start),
+                              "end": int(end), "doc_hash": n.doc_hash, "slot": n.slot, "born": generation,
+                              "text": n.sentence_texts[j]})
+            send("s", BATCH)
+        written.passages += len(n.passages)
+        written.sentences += len(n.sentence_spans)
+    send("p", 1)
+    send("s", 1)
+
+    changed = [t for t, d in delta.items() if d]
+    # each changed term's row: the version the serving generation reads, and this generation's
+    # (older ones only the generations before it read)
+    kept = {r["term"]: _as_of(r["versions"], generation - 1) for r in (_term_rows(c, names["t"], changed) if base else [])}
+    items = []
+    for t in changed:
+        serving_version = kept.get(t)
+        df = (serving_version[1] if serving_version else 0) + delta[t]
+        items.append({"term": t, "versions": ([serving_version] if serving_version else []) + [[generation, df]],
+                      "top": generation, "vec": [0.0, 0.0]})
     for lo in range(0, len(items), 10 * BATCH):
-        c.insert(names["t"], [{"term": t, "df": n, "vec": [0.0, 0.0]} for t, n in items[lo : lo + 10 * BATCH]])
-    manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name,
-                "store": {"kind": "milvus", "collections": names}}
-    c.insert(names["m"], [{"id": 0, "data": manifest, "vec": [0.0, 0.0]}]
+        c.upsert(names["t"], items[lo : lo + 10 * BATCH])
+    written.terms += len(items)
+
+    written.records = 1 + len(documents)
+    manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": stamp,
+                "store": {"kind": "milvus", "layout": LAYOUT, "collections": {**names, "m": record},
+                          "generation": generation, "tokens": tokens, "dead": sorted(removed),
+                          "next_slot": max([n.slot + 1 for n in new] + [int(base["store"]["next_slot"]) if base else 0]),
+                          "written": written.as_dict()}}
+    c.create_collection(record, schema=_schemas(c)["m"], consistency_level="Strong")
+    c.create_index(record, _index_params(c, "m", 0, lite), sync=False)
+    c.insert(record, [{"id": 0, "data": manifest, "vec": [0.0, 0.0]}]
              + [{"id": i + 1, "data": d, "vec": [0.0, 0.0]} for i, d in enumerate(documents)])
-    for coll in names.values():
+    for coll in [*names.values(), record]:
         c.flush(coll)
-        c.load_collection(coll)
+    c.load_collection(record)
     # Everything is written and loaded: only now does the alias move.
     if previous is None:
-        c.create_alias(names["p"], target.name)
+        c.create_alias(record, target.name)
     else:
-        c.alter_alias(names["p"], target.name)
-    _prune(target, keep={names["p"], previous})
-    return name
+        c.alter_alias(record, target.name)
+    keep = {record, *names.values()}
+    if previous is not None:
+        keep |= _collections_of(target, previous)
+    _prune(target, keep)
+    return stamp, written
 
 
-def _prune(target: MilvusTarget, keep: set[str | None]) -> None:
-    """Drop the collections of every generation but the current one and the one before it
+def _collections_of(target: MilvusTarget, record: str) -> set[str]:
+    """The collections a record names (just itself if it cannot be read)."""
+    try:
+        manifest, _ = read_meta(target, record, check=False)
+        return {record, *manifest["store"]["collections"].values()}
+    except Exception:
+        return {record}
+
+
+def _prune(target: MilvusTarget, keep: set[str]) -> None:
+    """Drop every collection of this index but the current generation's and the previous one's
     (readers may still be on it), half-written ones from dead builds included."""
     c = client(target)
-    keep_bases = {k[:-2] for k in keep if k}
     pattern = re.compile(rf"{re.escape(target.name)}_g_\w+_[pstm]")
     for coll in c.list_collections():
-        if pattern.fullmatch(coll) and coll[:-2] not in keep_bases:
+        if pattern.fullmatch(coll) and coll not in keep:
             try:
                 c.drop_collection(coll)
             except Exception as exc:  # another process may be dropping it too
@@ -336,27 +525,33 @@ def _prune(target: MilvusTarget, keep: set[str | None]) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def read_meta(target: MilvusTarget, passages_collection: str | None = None) -> tuple[dict, list[MilvusDocumentRow]]:
-    """The manifest and documents of the current generation (or of the one given)."""
-    coll = passages_collection or current_collection(target)
+def read_meta(target: MilvusTarget, record: str | None = None,
+              check: bool = True) -> tuple[dict, list[MilvusDocumentRow]]:
+    """The manifest and documents of the current generation (or of the record given); with
+    `check`, also that the collections it names are there and loaded."""
+    record = record or current_collection(target)
     c = client(target)
-    meta = coll[:-2] + "_m"
     try:
-        for kind in "pstm":  # Milvus Lite forgets what was loaded when its file is reopened
-            if c.get_load_state(coll[:-2] + "_" + kind)["state"].name != "Loaded":
-                c.load_collection(coll[:-2] + "_" + kind)
-        rows = list(c.query(meta, filter="id == 0", output_fields=["id", "data"], limit=1))
+        if c.get_load_state(record)["state"].name != "Loaded":  # Milvus Lite forgets loads when reopened
+            c.load_collection(record)
+        rows = list(c.query(record, filter="id == 0", output_fields=["id", "data"], limit=1))
         manifest = rows[0]["data"] if rows else None
         sources = int(manifest["counts"]["sources"]) if isinstance(manifest, dict) else 0
-        rows += id_range(c, meta, 1, 1 + sources, ["id", "data"])
+        rows += id_range(c, record, 1, 1 + sources, ["id", "data"])
+        store = manifest.get("store", {}) if isinstance(manifest, dict) else {}
+        if check and store.get("layout") == LAYOUT:
+            for kind in "pst":
+                if c.get_load_state(store["collections"][kind])["state"].name != "Loaded":
+                    c.load_collection(store["collections"][kind])
     except Exception as exc:
-        raise IndexCorruptError(f"cannot read the manifest of {target} ({meta}: {exc}) — {target.rebuild_hint()}") from None
+        raise IndexCorruptError(f"cannot read the manifest of {target} ({record}: {exc}) — {target.rebuild_hint()}") from None
     if not isinstance(manifest, dict) or len(rows) != 1 + sources:
-        raise IndexCorruptError(f"{meta} holds no complete manifest — {target.rebuild_hint()}")
+        raise IndexCorruptError(f"{record} holds no complete manifest — {target.rebuild_hint()}")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or store.get("layout") != LAYOUT:
         raise IndexIncompatibleError(
-            f"the index at {target} has format {version}, this askkhorasan reads {FORMAT_VERSION} — {target.rebuild_hint()}"
+            f"the index at {target} has format {version} (Milvus layout {store.get('layout', 1)}), this askkhorasan "
+            f"reads {FORMAT_VERSION} (layout {LAYOUT}) — {target.rebuild_hint()}"
         )
     return manifest, [r["data"] for r in rows[1:]]
 
@@ -382,24 +577,6 @@ def fetch(c: Any, collection: str, ids: list[int], fields: list[str]) -> list[di
     return rows
 
 
-def document_rows(target: MilvusTarget, collection: str,
-                  document: MilvusDocumentRow) -> tuple[list[PassageRow], np.ndarray, np.ndarray]:
-    """A source's passages (in id order), its sentence vectors and spans, from a generation."""
-    c = client(target)
-    first, count = document["first_passage"], document["passages"]
-    passages: list[PassageRow] = [r["row"] for r in id_range(c, collection, first, first + count, ["id", "row"])]
-    if len(passages) != count:
-        raise IndexCorruptError(f"{collection} lacks passages of {document['source']} — {target.rebuild_hint()}")
-    lo = min(p["sent_lo"] for p in passages)
-    hi = max(p["sent_hi"] for p in passages)
-    sents = id_range(c, collection[:-2] + "_s", lo, hi, ["id", "vec", "start", "end"])
-    if len(sents) != hi - lo:
-        raise IndexCorruptError(f"{collection[:-2]}_s lacks sentences of {document['source']} — {target.rebuild_hint()}")
-    vectors = np.array([s["vec"] for s in sents], dtype=np.float32).reshape(-1, DIM)
-    spans = np.array([(s["start"], s["end"]) for s in sents], dtype=np.int64).reshape(-1, 2)
-    return passages, vectors, spans
-
-
 def location(index_dir: str | Path) -> str | Path:
     """`index_dir` as the faces pass it on: a Milvus location kept as written, a folder as a Path."""
     return index_dir if is_milvus(index_dir) else Path(index_dir)
@@ -417,6 +594,54 @@ def build_lock(index_dir: str | Path | MilvusTarget) -> contextlib.AbstractConte
             return BuildLock(Path(index_dir))
         target = parsed
     if target.lite_path is None:
-        # A server has no folder to lock: builds into one index are serialized by whoever runs them.
-        return contextlib.nullcontext()
+        return ServerBuildLock(target)
     return BuildLock(target.lite_path.with_name(f".{target.lite_path.name}.build"))
+
+
+class ServerBuildLock:
+    """One build at a time into a Milvus server, across machines: a refresh writes into the
+    serving collections, and two at once would delete each other's rows. The lock is an alias
+    (`<name>_building`), since creating one that exists fails in Milvus, atomically; re-entrant
+    in the thread that holds it, like the folder's BuildLock. A build killed while holding it
+    leaves it behind: the error names it, to drop once no build runs."""
+
+    _held: dict[tuple[str, str], list] = {}  # (uri, name) -> [owning thread, depth]
+    _guard = threading.Lock()
+
+    def __init__(self, target: MilvusTarget):
+        self.target = target
+        self.alias = f"{target.name}_building"
+        self.key = (target.uri, target.name)
+
+    def __enter__(self):
+        busy = AskKhorasanError(
+            f"another build is writing into {self.target}, or one died while writing — wait for it to finish; "
+            f"if none runs, drop the alias {self.alias} (deploy/README.md) and build again"
+        )
+        with self._guard:
+            held = self._held.get(self.key)
+            if held is not None:
+                if held[0] != threading.get_ident():
+                    raise busy
+                held[1] += 1
+                return self
+            c = client(self.target)
+            lock = f"{self.target.name}_lock"
+            if not c.has_collection(lock):
+                with contextlib.suppress(Exception):  # another build may be creating it too
+                    c.create_collection(lock, dimension=2)
+            try:
+                c.create_alias(lock, self.alias)
+            except Exception:
+                raise busy from None
+            self._held[self.key] = [threading.get_ident(), 1]
+        return self
+
+    def __exit__(self, *exc):
+        with self._guard:
+            held = self._held[self.key]
+            held[1] -= 1
+            if held[1] == 0:
+                del self._held[self.key]
+                client(self.target).drop_alias(self.alias)
+        return False

@@ -81,7 +81,9 @@ class DocumentRow(TypedDict):
 class MilvusDocumentRow(DocumentRow):
     """A documents row as the Milvus store keeps it: also where the source's passages are."""
 
-    first_passage: int  # its passages are ids first_passage:first_passage + passages
+    first_passage: int  # its passages' place in corpus order: the folder's chunk_id of the first
+    slot: int  # its passages' ids are slot << 24 + chunk number (milvus_store)
+    sentences: int
 
 
 class PassageRow(TypedDict):
