@@ -126,29 +126,17 @@ def build_index(
         fresh = [d for d in read.docs if d.sentence_vectors is None]
         # Each stage frees what it made before the next begins (release_freed_memory), and what a
         # later stage needs is held once: the document text, not passage and sentence texts
-        # (PassageTable); the sentence vectors on disk while FAISS is filled (SpilledVectors).
+        # (PassageTable); the sentence vectors on disk as they are embedded (SpilledVectors).
         release_freed_memory()
         # Before embedding: BM25's build is the most memory-hungry step, and the vectors are not held yet.
         lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in read.docs for p in d.passages)
         release_freed_memory()
-        embed_missing(read.docs, embedder, progress)
-        with SpilledVectors(index_dir, MODEL_DIMENSION) as spilled:
-            firsts = _spill(read.docs, spilled)
+        with SpilledVectors(index_dir, MODEL_DIMENSION, sum(len(d.sentence_spans) for d in read.docs)) as spilled:
+            firsts = embed_missing(read.docs, embedder, progress, into=spilled)
             release_freed_memory()
             generation = _write(index_dir, read.docs, spilled, firsts, lexical, read.sources, settings, progress,
                                 read.manifest_extra() | {"embedding": embedder.describe()})
     return read.report(corpus_dir, index_dir, old_sources, fresh, started, generation)
-
-
-def _spill(docs: list[DocRows], spilled: SpilledVectors) -> list[int]:
-    """Every source's sentence vectors moved into `spilled`, in generation order; the row each source's begin at."""
-    firsts = []
-    for d in docs:
-        assert d.sentence_vectors is not None, "embed the sources' sentences first"
-        firsts.append(spilled.rows)
-        spilled.append(d.sentence_vectors)
-        d.sentence_vectors = None
-    return firsts
 
 
 def _nothing_to_do(

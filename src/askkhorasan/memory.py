@@ -12,7 +12,7 @@ from typing import Callable
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(None).malloc_trim  # glibc's; other C libraries return freed memory themselves
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):
         return None
 
 
@@ -21,7 +21,7 @@ def release_freed_memory() -> None:
 
     glibc keeps freed blocks under its mmap threshold (which grows to 32 MB once a large array
     has been freed) in its heap, where they still count in the process's RSS: the token lists,
-    text slices and tokenizer buffers of a 50 MB source's chunking left ~110 MB there, which the
+    text slices and tokenizer buffers of a 50 MB source's chunking left ~90 MB there, which the
     next stage's arrays, allocated apart, could not reuse. malloc_trim gives the free pages back."""
     gc.collect()
     trim = _malloc_trim()

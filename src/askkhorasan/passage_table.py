@@ -4,7 +4,7 @@ Each passage row (a `PassageRow` dict, its text a slice of the document text) an
 text is made when it is read, and dropped after. Held as dicts, a 50 MB source's 83,000 passages
 took ~140 MB (their texts overlap, and a dict of twelve keys costs ~650 bytes) besides the
 sentence texts to embed (another copy of the document text); as columns they take the one
-document text and ~3 MB."""
+document text and ~5 MB."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from .hashing import sha256_bytes
 from .passage_table import PassageTable, SentenceTexts
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
+from .spill import SpilledVectors
 from .settings import Settings
 from .types import BuildReport, Document, DocumentRow, PassageRow, SkippedText, SourceFailure
 
@@ -40,7 +41,7 @@ class DocRows:
     # PassageTable over its document text; a reused one's, the previous index's rows.
     passages: Sequence[PassageRow]
     sentence_spans: np.ndarray | Sequence[tuple[int, int]]  # (start, end) of each sentence
-    sentence_vectors: np.ndarray | None  # None until embedded
+    sentence_vectors: np.ndarray | None  # None until embedded, and once written to a SpilledVectors
     text: str | None = None  # a fresh source's document text, which its sentences are cut from
 
     def passage_vector_blocks(self, sentence_rows: Callable[[int, int], np.ndarray] | None = None,
@@ -179,15 +180,46 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
     return read
 
 
-def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | None) -> None:
-    """Embed the sentences of new sources; each passage's vector is the mean of its sentences'."""
-    todo = [d for d in docs if d.sentence_vectors is None]
-    texts = SentenceTexts([(d.text or "", np.asarray(d.sentence_spans, dtype=np.int64).reshape(-1, 2)) for d in todo])
-    vectors = embedder.encode(texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None)
-    at = 0
-    for d in todo:
-        d.sentence_vectors = vectors[at : at + len(d.sentence_spans)]
-        at += len(d.sentence_spans)
+# Sentences embedded per call when the vectors go to a SpilledVectors: a multiple of the embedder's
+# batch (32), so its batches are the ones one call over every sentence would make (see below).
+EMBED_CHUNK = 8192
+
+
+def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | None,
+                  into: SpilledVectors | None = None) -> list[int]:
+    """Embed the sentences of new sources; each passage's vector is the mean of its sentences'.
+
+    With `into`, every source's sentence vectors go there rather than to `sentence_vectors`
+    (left None), in generation order, the reused ones too; the new ones are embedded
+    EMBED_CHUNK at a time and written as they come. Returns the row each source's begin at."""
+    todo = [d.sentence_vectors is None for d in docs]
+    texts = SentenceTexts([(d.text or "", np.asarray(d.sentence_spans, dtype=np.int64).reshape(-1, 2))
+                           for d, new in zip(docs, todo) if new])
+    report = (lambda done, total: progress("embed", done, total)) if progress else None
+    if into is None:
+        vectors = embedder.encode(texts, progress=report)
+        at = 0
+        for d in (d for d, new in zip(docs, todo) if new):
+            d.sentence_vectors = vectors[at : at + len(d.sentence_spans)]
+            at += len(d.sentence_spans)
+        return []
+    firsts = np.cumsum([0] + [len(d.sentence_spans) for d in docs]).tolist()[:-1]
+    for d, first in zip(docs, firsts):
+        if d.sentence_vectors is not None:
+            into.write(first, d.sentence_vectors)
+            d.sentence_vectors = None
+    rows = np.concatenate([np.arange(first, first + len(d.sentence_spans), dtype=np.int64)
+                           for d, first, new in zip(docs, firsts, todo) if new] or [np.zeros(0, np.int64)])
+    # Longest first, as Embedder.encode orders one call's texts (a stable sort): each chunk of
+    # this order, sorted again by encode, keeps it, so the batches and the vectors are the same
+    # as one call's, and only a chunk's vectors are held at a time.
+    lengths = np.array([e - s for _, spans in texts.parts for s, e in spans.tolist()], dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    for lo in range(0, len(order), EMBED_CHUNK):
+        ids = order[lo : lo + EMBED_CHUNK]
+        chunk_report = (lambda done, total, lo=lo: report(lo + done, len(order))) if report else None
+        into.write_rows(rows[ids], embedder.encode([texts[i] for i in ids.tolist()], progress=chunk_report))
+    return firsts
 
 
 def numbered_passages(docs: list[DocRows]) -> Sequence[PassageRow]:
