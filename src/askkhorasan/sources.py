@@ -156,9 +156,9 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
             rows = reuse(doc_hash, cf.source) if reuse else None
             if rows is None:
                 doc = read_bytes(data, cf.source, cf.path.suffix)
-                data = b""  # a large source's bytes must not outlive its reading, nor be held while it is chunked
+                data = b""  # nor be held while the document is chunked
                 rows = _fresh(doc, doc_hash, embedder, settings)
-            data = b""
+            data = b""  # a large source's bytes must not outlive its reading
         except SourceError as exc:
             failed.append(SourceFailure(cf.source, printable(str(exc))))
             failed_hashes[cf.source] = doc_hash
@@ -213,7 +213,7 @@ def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | 
     # Longest first, as Embedder.encode orders one call's texts (a stable sort): each chunk of
     # this order, sorted again by encode, keeps it, so the batches and the vectors are the same
     # as one call's, and only a chunk's vectors are held at a time.
-    lengths = np.array([e - s for _, spans in texts.parts for s, e in spans.tolist()], dtype=np.int64)
+    lengths = np.concatenate([spans[:, 1] - spans[:, 0] for _, spans in texts.parts] or [np.zeros(0, np.int64)])
     order = np.argsort(-lengths, kind="stable")
     for lo in range(0, len(order), EMBED_CHUNK):
         ids = order[lo : lo + EMBED_CHUNK]
