@@ -13,21 +13,6 @@ TEXTS = [
 ]
 
 
-def test_idf_is_bm25s_idf_from_document_frequencies():
-    index = LexicalIndex.build(TEXTS)
-    df = Counter(term for tokens in tokenize(TEXTS) for term in set(tokens))
-    n = len(TEXTS)
-    expected = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-    assert index.idf() == expected
-    assert index.idf()["nangarhar"] < index.idf()["hawala"]
-    assert index.unseen_idf() == math.log(1 + (n + 0.5) / 0.5) > max(expected.values())
-
-
-def test_an_empty_index_has_no_idf():
-    empty = LexicalIndex.build([])
-    assert empty.idf() == {} and empty.unseen_idf() == 1.0
-
-
 def test_the_bm25_matrix_is_the_one_bm25s_builds_itself(monkeypatch):
     """LexicalIndex.build hands bm25s term ids as arrays and makes its CSC matrix a block at a time
     (lexical._csc_in_blocks); bm25s's own build from lists of ids must give the same arrays."""
@@ -54,3 +39,18 @@ def test_the_bm25_matrix_is_the_one_bm25s_builds_itself(monkeypatch):
         assert ours.scores[key].dtype == reference.scores[key].dtype, key
         assert np.array_equal(ours.scores[key], reference.scores[key]), key
     assert len(ours.scores["data"]) > 20 * 97
+
+
+def test_idf_is_bm25s_idf_from_document_frequencies():
+    index = LexicalIndex.build(TEXTS)
+    df = Counter(term for tokens in tokenize(TEXTS) for term in set(tokens))
+    n = len(TEXTS)
+    expected = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    assert index.idf() == expected
+    assert index.idf()["nangarhar"] < index.idf()["hawala"]
+    assert index.unseen_idf() == math.log(1 + (n + 0.5) / 0.5) > max(expected.values())
+
+
+def test_an_empty_index_has_no_idf():
+    empty = LexicalIndex.build([])
+    assert empty.idf() == {} and empty.unseen_idf() == 1.0
