@@ -216,3 +216,57 @@ def test_an_approximate_index_past_the_flat_limit_works_end_to_end(corpus, tmp_p
     report = build_index(corpus, index_dir, embedder=embedder)
     assert report.embedded_passages == 1
     assert "rupees" in index.search("stipends paid in rupees", k=1)[0].text
+
+
+def test_ivf_lists_sized_before_the_adds_give_the_same_index(monkeypatch):
+    """store._reserve_lists sizes each IVF list before the vectors are added (so they are not
+    reallocated as they grow); the index must be byte for byte the one plain adds make."""
+    import faiss
+    import numpy as np
+
+    import askkhorasan.store as store
+
+    vectors = np.random.default_rng(0).standard_normal((3000, 32), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    monkeypatch.setattr(store, "FLAT_LIMIT", 100)
+
+    def build():
+        index, spec = store.faiss_index_from_blocks(len(vectors), 32, lambda: iter(np.array_split(vectors, 7)))
+        return spec, faiss.serialize_index(index).tobytes()
+
+    reserved = build()
+    monkeypatch.setattr(store, "_reserve_lists", lambda *args: None)
+    assert reserved[0].startswith("IVF") and reserved == build()
+
+
+def test_sentences_embedded_a_chunk_at_a_time_get_the_vectors_of_one_call(corpus, tmp_path, embedder, monkeypatch):
+    """The folder build embeds new sentences EMBED_CHUNK at a time, longest first, straight into
+    its temporary vector file; the model must see the batches one call over them all makes."""
+    import numpy as np
+
+    from askkhorasan import sources
+    from askkhorasan.corpus import discover
+    from askkhorasan.settings import DEFAULT_SETTINGS, MODEL_DIMENSION
+    from askkhorasan.spill import SpilledVectors
+
+    (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
+
+    def read():
+        return sources.read_corpus(discover(corpus, []), corpus, DEFAULT_SETTINGS, embedder, None, None, []).docs
+
+    whole = read()
+    sources.embed_missing(whole, embedder, None)
+    expected = np.concatenate([d.sentence_vectors for d in whole])
+
+    monkeypatch.setattr(sources, "EMBED_CHUNK", 32)  # one batch a call
+    chunked = read()
+    assert [d.document["source"] for d in chunked] == [SEED.name, "notes.md"]
+    chunked[1].sentence_vectors = whole[1].sentence_vectors  # the notes reused, the article embedded
+    seen = []
+    with SpilledVectors(tmp_path, MODEL_DIMENSION, len(expected)) as spilled:
+        firsts = sources.embed_missing(chunked, embedder, lambda stage, done, total: seen.append((done, total)),
+                                       into=spilled)
+        assert firsts == [0, len(whole[0].sentence_spans)]
+        assert all(d.sentence_vectors is None for d in chunked)
+        assert np.array_equal(spilled.read(0, len(expected)), expected)
+    assert firsts[1] > 2 * 32 and seen[-1] == (firsts[1], firsts[1])

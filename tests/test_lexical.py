@@ -13,6 +13,34 @@ TEXTS = [
 ]
 
 
+def test_the_bm25_matrix_is_the_one_bm25s_builds_itself(monkeypatch):
+    """LexicalIndex.build hands bm25s term ids as arrays and makes its CSC matrix a block at a time
+    (lexical._csc_in_blocks); bm25s's own build from lists of ids must give the same arrays."""
+    import bm25s
+    import numpy as np
+
+    from askkhorasan import lexical
+    from askkhorasan.readers import read_document
+    from conftest import SEED
+
+    text = read_document(SEED).text
+    texts = [text[i : i + 700] for i in range(0, len(text), 350)] * 3  # overlapping, repeated: shared terms
+    monkeypatch.setattr(lexical, "_CSC_BLOCK", 97)  # many blocks, a term's entries spread over several
+    ours = LexicalIndex.build(texts).retriever
+
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in terms] for terms in tokenize(texts)]
+    reference = bm25s.BM25()
+    reference.index((ids, vocab), show_progress=False)
+
+    assert ours._np_csc is lexical._csc_in_blocks and reference._np_csc is not lexical._csc_in_blocks
+    assert ours.vocab_dict == reference.vocab_dict
+    for key in ("data", "indices", "indptr"):
+        assert ours.scores[key].dtype == reference.scores[key].dtype, key
+        assert np.array_equal(ours.scores[key], reference.scores[key]), key
+    assert len(ours.scores["data"]) > 20 * 97
+
+
 def test_idf_is_bm25s_idf_from_document_frequencies():
     index = LexicalIndex.build(TEXTS)
     df = Counter(term for tokens in tokenize(TEXTS) for term in set(tokens))

@@ -6,10 +6,12 @@ or hands a Milvus location to `milvus_build.py`."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -18,15 +20,17 @@ from .corpus import CorpusFile, discover
 from .embed import Embedder, compatible, default_precision, shared_embedder
 from .errors import AskKhorasanError
 from .lexical import LexicalIndex
+from .memory import release_freed_memory
 from .milvus_store import milvus_target
 from .settings import DEFAULT_SETTINGS, MODEL_DIMENSION, Settings
-from .sources import DocRows, Progress, embed_missing, read_corpus
+from .spill import SpilledVectors
+from .sources import DocRows, Progress, embed_missing, numbered_passages, read_corpus
 from .status import source_states
 from .store import (
     BuildLock, Generation, document_rows, faiss_index_from_blocks, load_generation, new_manifest, verify_generation,
     write_generation,
 )
-from .types import BuildReport, DocumentRow, PassageRow, SourceFailure
+from .types import BuildReport, DocumentRow, SourceFailure
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +118,24 @@ def build_index(
     with BuildLock(index_dir):
         previous = None if force else _previous(index_dir, settings, embedder)
         old_sources: dict[str, str] = previous.sources if previous else {}
-        reuse = (lambda doc_hash, source: _reuse(previous, doc_hash, source)) if previous else None
+        reuse = functools.partial(_reuse, previous) if previous else None
         read = read_corpus(files, corpus_dir, settings, embedder, reuse, progress, skipped_links)
         if not read.docs:
             raise read.nothing_to_index(corpus_dir, previous is not None)
+        del previous, reuse  # the reused rows are copies: the old generation need not stay loaded
         fresh = [d for d in read.docs if d.sentence_vectors is None]
+        # Each stage frees what it made before the next begins (release_freed_memory), and what a
+        # later stage needs is held once: the document text, not passage and sentence texts
+        # (PassageTable); the sentence vectors on disk as they are embedded (SpilledVectors).
+        release_freed_memory()
         # Before embedding: BM25's build is the most memory-hungry step, and the vectors are not held yet.
         lexical = LexicalIndex.build(lexical_text(p["context"], p["text"]) for d in read.docs for p in d.passages)
-        embed_missing(read.docs, embedder, progress)
-        generation = _write(index_dir, read.docs, lexical, read.sources, settings, progress,
-                            read.manifest_extra() | {"embedding": embedder.describe()})
+        release_freed_memory()
+        with SpilledVectors(index_dir, MODEL_DIMENSION, sum(len(d.sentence_spans) for d in read.docs)) as spilled:
+            firsts = embed_missing(read.docs, embedder, progress, into=spilled)
+            release_freed_memory()
+            generation = _write(index_dir, read.docs, spilled, firsts, lexical, read.sources, settings, progress,
+                                read.manifest_extra() | {"embedding": embedder.describe()})
     return read.report(corpus_dir, index_dir, old_sources, fresh, started, generation)
 
 
@@ -159,27 +171,25 @@ def _nothing_to_do(
 
 
 def _write(
-    index_dir: Path, docs: list[DocRows], lexical: LexicalIndex, sources: dict, settings: Settings, progress,
-    extra: dict,
+    index_dir: Path, docs: list[DocRows], spilled: SpilledVectors, firsts: list[int], lexical: LexicalIndex,
+    sources: dict, settings: Settings, progress, extra: dict,
 ) -> str:
     if progress:
         progress("write", 0, 1)
-    # Passage vectors are made a block at a time into FAISS and rows renumbered in place:
+
+    def passage_vector_blocks() -> Iterator[np.ndarray]:
+        for d, first in zip(docs, firsts):
+            yield from d.passage_vector_blocks(spilled.rows_from(first))
+
+    # Passage vectors are made a block at a time into FAISS and rows numbered as they are written:
     # a copy of everything at once is what would set a large source's peak memory.
-    faiss_index, faiss_type = faiss_index_from_blocks(
-        sum(len(d.passages) for d in docs), MODEL_DIMENSION,
-        lambda: (block for d in docs for block in d.passage_vector_blocks()),
-    )
-    passages: list[PassageRow] = []
-    n_spans = 0
+    faiss_index, faiss_type = faiss_index_from_blocks(sum(len(d.passages) for d in docs), MODEL_DIMENSION,
+                                                      passage_vector_blocks)
+    release_freed_memory()
+    passages = numbered_passages(docs)
+    spans = np.concatenate([np.asarray(d.sentence_spans, dtype=np.int64).reshape(-1, 2) for d in docs])
     for d in docs:
-        for p in d.passages:
-            p["chunk_id"], p["sent_lo"], p["sent_hi"] = len(passages), p["sent_lo"] + n_spans, p["sent_hi"] + n_spans
-            passages.append(p)
-        n_spans += len(d.sentence_spans)
-    spans = np.array([s for d in docs for s in d.sentence_spans], dtype=np.int64).reshape(-1, 2)
-    for d in docs:
-        d.sentence_spans = []
+        d.sentence_spans = spans[:0]
     counts = {"sources": len(docs), "passages": len(passages), "sentences": len(spans)}
     name = write_generation(
         index_dir,
@@ -187,7 +197,7 @@ def _write(
         faiss_index=faiss_index,
         passages=passages,
         documents=[d.document | {"passages": len(d.passages)} for d in docs],
-        sentence_vectors=[d.sentence_vectors for d in docs if d.sentence_vectors is not None],  # all, by now
+        sentence_vectors=spilled.blocks(),
         sentence_spans=spans,
         lexical=lexical,
     )

@@ -219,15 +219,17 @@ def shared_embedder() -> Embedder:
         return _shared
 
 
-def passage_vectors(passages: Sequence[PassageRow], spans, sentence_vectors: np.ndarray) -> np.ndarray:
+def passage_vectors(passages: Sequence[PassageRow], spans, sentence_vectors: np.ndarray,
+                    first_sentence: int = 0) -> np.ndarray:
     """The mean of each passage's sentence vectors, weighted by sentence length, normalized.
+    `spans` and `sentence_vectors` start at sentence `first_sentence` of the passages' numbering.
 
     Sentences are embedded on their own (the answer stage needs their vectors); averaging
     them matched embedding whole passages on the benchmarks and halves the model's work.
     """
     out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
     for i, p in enumerate(passages):
-        lo, hi = p["sent_lo"], p["sent_hi"]
+        lo, hi = p["sent_lo"] - first_sentence, p["sent_hi"] - first_sentence
         span = np.asarray(spans[lo:hi], dtype=np.float32).reshape(-1, 2)
         v = (sentence_vectors[lo:hi] * (span[:, 1] - span[:, 0])[:, None]).sum(axis=0)
         out[i] = v / max(float(np.linalg.norm(v)), 1e-12)

@@ -5,11 +5,12 @@ rows it gets here into its own store."""
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence, overload
 
 import numpy as np
 
@@ -18,8 +19,10 @@ from .corpus import CorpusFile, OversizeError, read_source, too_large
 from .embed import Embedder, passage_vectors
 from .errors import CorpusError, SourceError
 from .hashing import sha256_bytes
+from .passage_table import PassageTable, SentenceTexts
 from .printable import printable
 from .readers import SUPPORTED, read_bytes
+from .spill import SpilledVectors
 from .settings import Settings
 from .types import BuildReport, Document, DocumentRow, PassageRow, SkippedText, SourceFailure
 
@@ -34,29 +37,30 @@ class DocRows:
     """One source's contribution to the index."""
 
     document: DocumentRow
-    passages: list[PassageRow]  # sent_lo / sent_hi count from the source's first sentence
-    sentence_spans: list[tuple[int, int]]
-    sentence_vectors: np.ndarray | None  # None until embedded
-    sentence_texts: list[str] = field(default_factory=list)
+    # sent_lo / sent_hi count from the source's first sentence. A fresh source's are a
+    # PassageTable over its document text; a reused one's, the previous index's rows.
+    passages: Sequence[PassageRow]
+    sentence_spans: np.ndarray | Sequence[tuple[int, int]]  # (start, end) of each sentence
+    sentence_vectors: np.ndarray | None  # None until embedded, and once written to a SpilledVectors
+    text: str | None = None  # a fresh source's document text, which its sentences are cut from
 
-    def passage_vector_blocks(self, size: int = 4096) -> Iterator[np.ndarray]:
-        """Passage vectors (means of their sentences'), a block at a time."""
-        assert self.sentence_vectors is not None, "embed the source's sentences first"
+    def passage_vector_blocks(self, sentence_rows: Callable[[int, int], np.ndarray] | None = None,
+                              size: int = 4096) -> Iterator[np.ndarray]:
+        """Passage vectors (means of their sentences'), a block at a time. `sentence_rows(lo, hi)`
+        gives the source's sentence vectors lo:hi when they are not held in `sentence_vectors`."""
+        if sentence_rows is None:
+            vectors = self.sentence_vectors
+            assert vectors is not None, "embed the source's sentences first"
+            sentence_rows = lambda lo, hi: vectors[lo:hi]  # noqa: E731
         for lo in range(0, len(self.passages), size):
-            yield passage_vectors(self.passages[lo : lo + size], self.sentence_spans, self.sentence_vectors)
+            block = self.passages[lo : lo + size]
+            first, last = min(p["sent_lo"] for p in block), max(p["sent_hi"] for p in block)
+            yield passage_vectors(block, self.sentence_spans[first:last], sentence_rows(first, last), first)
 
 
 def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings) -> DocRows:
     sentences, chunks = chunk_document(doc, embedder.count_tokens, settings)
-    passages: list[PassageRow] = [
-        {
-            "source": doc.source, "doc_hash": doc_hash, "title": doc.title, "section": c.section,
-            "page": c.page, "start": c.start, "end": c.end, "sent_lo": c.first_sentence,
-            "sent_hi": c.last_sentence, "context": c.context, "text": doc.text[c.start : c.end],
-            "chunk_id": -1,  # numbered when the generation is written
-        }
-        for c in chunks
-    ]
+    passages = PassageTable(doc.text, doc.source, doc_hash, doc.title, chunks)
     meta: DocumentRow = {
         "source": doc.source, "hash": doc_hash, "format": doc.format, "title": doc.title,
         "date": doc.date, "publisher": doc.publisher, "author": doc.author,
@@ -64,10 +68,8 @@ def _fresh(doc: Document, doc_hash: str, embedder: Embedder, settings: Settings)
         "skipped": [{"what": k.what, "places": k.places, "chars": k.chars, "where": k.where} for k in doc.skipped],
         "passages": len(passages),
     }
-    return DocRows(
-        meta, passages, [(s.start, s.end) for s in sentences], None,
-        sentence_texts=[doc.text[s.start : s.end] for s in sentences],
-    )
+    spans = np.array([(s.start, s.end) for s in sentences], dtype=np.int64).reshape(-1, 2)
+    return DocRows(meta, passages, spans, None, text=doc.text)
 
 
 @dataclass
@@ -153,7 +155,9 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
                 continue
             rows = reuse(doc_hash, cf.source) if reuse else None
             if rows is None:
-                rows = _fresh(read_bytes(data, cf.source, cf.path.suffix), doc_hash, embedder, settings)
+                doc = read_bytes(data, cf.source, cf.path.suffix)
+                data = b""  # nor be held while the document is chunked
+                rows = _fresh(doc, doc_hash, embedder, settings)
             data = b""  # a large source's bytes must not outlive its reading
         except SourceError as exc:
             failed.append(SourceFailure(cf.source, printable(str(exc))))
@@ -176,13 +180,85 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
     return read
 
 
-def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | None) -> None:
-    """Embed the sentences of new sources; each passage's vector is the mean of its sentences'."""
-    todo = [d for d in docs if d.sentence_vectors is None]
-    texts = [t for d in todo for t in d.sentence_texts]
-    vectors = embedder.encode(texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None)
-    at = 0
-    for d in todo:
-        d.sentence_vectors = vectors[at : at + len(d.sentence_texts)]
-        at += len(d.sentence_texts)
-        d.sentence_texts = []
+# Sentences embedded per call when the vectors go to a SpilledVectors: a multiple of the embedder's
+# batch (32), so its batches are the ones one call over every sentence would make (see below).
+EMBED_CHUNK = 8192
+
+
+def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | None,
+                  into: SpilledVectors | None = None) -> list[int]:
+    """Embed the sentences of new sources; each passage's vector is the mean of its sentences'.
+
+    With `into`, every source's sentence vectors go there rather than to `sentence_vectors`
+    (left None), in generation order, the reused ones too; the new ones are embedded
+    EMBED_CHUNK at a time and written as they come. Returns the row each source's begin at."""
+    todo = [d.sentence_vectors is None for d in docs]
+    texts = SentenceTexts([(d.text or "", np.asarray(d.sentence_spans, dtype=np.int64).reshape(-1, 2))
+                           for d, new in zip(docs, todo) if new])
+    report = (lambda done, total: progress("embed", done, total)) if progress else None
+    if into is None:
+        vectors = embedder.encode(texts, progress=report)
+        at = 0
+        for d in (d for d, new in zip(docs, todo) if new):
+            d.sentence_vectors = vectors[at : at + len(d.sentence_spans)]
+            at += len(d.sentence_spans)
+        return []
+    firsts = np.cumsum([0] + [len(d.sentence_spans) for d in docs]).tolist()[:-1]
+    for d, first in zip(docs, firsts):
+        if d.sentence_vectors is not None:
+            into.write(first, d.sentence_vectors)
+            d.sentence_vectors = None
+    rows = np.concatenate([np.arange(first, first + len(d.sentence_spans), dtype=np.int64)
+                           for d, first, new in zip(docs, firsts, todo) if new] or [np.zeros(0, np.int64)])
+    # Longest first, as Embedder.encode orders one call's texts (a stable sort): each chunk of
+    # this order, sorted again by encode, keeps it, so the batches and the vectors are the same
+    # as one call's, and only a chunk's vectors are held at a time.
+    lengths = np.concatenate([spans[:, 1] - spans[:, 0] for _, spans in texts.parts] or [np.zeros(0, np.int64)])
+    order = np.argsort(-lengths, kind="stable")
+    for lo in range(0, len(order), EMBED_CHUNK):
+        ids = order[lo : lo + EMBED_CHUNK]
+        chunk_report = (lambda done, total, lo=lo: report(lo + done, len(order))) if report else None
+        into.write_rows(rows[ids], embedder.encode([texts[i] for i in ids.tolist()], progress=chunk_report))
+    return firsts
+
+
+def numbered_passages(docs: list[DocRows]) -> Sequence[PassageRow]:
+    """Every source's passages in generation order, numbered: `chunk_id` their row, `sent_lo` and
+    `sent_hi` rows of the generation's sentence table. Made a row at a time as read."""
+    return _Numbered(docs)
+
+
+class _Numbered(Sequence[PassageRow]):
+    def __init__(self, docs: list[DocRows]):
+        self.docs = docs
+        self.first_passage = np.cumsum([0] + [len(d.passages) for d in docs]).tolist()
+        self.first_sentence = np.cumsum([0] + [len(d.sentence_spans) for d in docs]).tolist()
+
+    def __len__(self) -> int:
+        return self.first_passage[-1]
+
+    def _numbered(self, doc: int, p: PassageRow, chunk_id: int) -> PassageRow:
+        offset = self.first_sentence[doc]
+        return {**p, "sent_lo": p["sent_lo"] + offset, "sent_hi": p["sent_hi"] + offset, "chunk_id": chunk_id}
+
+    @overload
+    def __getitem__(self, i: int) -> PassageRow: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[PassageRow]: ...
+
+    def __getitem__(self, i: int | slice) -> PassageRow | list[PassageRow]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        doc = bisect.bisect_right(self.first_passage, i) - 1
+        return self._numbered(doc, self.docs[doc].passages[i - self.first_passage[doc]], i)
+
+    def __iter__(self) -> Iterator[PassageRow]:
+        chunk_id = 0
+        for doc, d in enumerate(self.docs):
+            for p in d.passages:
+                yield self._numbered(doc, p, chunk_id)
+                chunk_id += 1

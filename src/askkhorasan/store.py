@@ -440,6 +440,7 @@ def faiss_index_from_blocks(
             at += len(block)
         index.train(sample)
         del sample
+        _reserve_lists(index, nlist, blocks)
     added = 0
     for block in blocks():
         if len(block):
@@ -449,6 +450,25 @@ def faiss_index_from_blocks(
         raise ValueError(f"{added} vectors were made for an index of {n}")
     tune_faiss_index(index)
     return index, spec
+
+
+def _reserve_lists(index: faiss.Index, nlist: int, blocks: Callable[[], Iterator[np.ndarray]]) -> None:
+    """Give each IVF list the room its vectors will take before they are added. Added a block at
+    a time, the lists grow by reallocation, and the freed old copies stayed in the C heap: a
+    50 MB source's 128 MB of passage vectors took ~230 MB. Sizing a list up and back down keeps
+    its capacity, so the adds that follow fill it in place; the file written is the same."""
+    ivf = faiss.extract_index_ivf(index)
+    invlists = faiss.downcast_InvertedLists(ivf.invlists) if ivf.invlists is not None else None
+    if not isinstance(invlists, faiss.ArrayInvertedLists):
+        return
+    sizes = np.zeros(nlist, dtype=np.int64)
+    for block in blocks():
+        if len(block):
+            _, lists = ivf.quantizer.search(np.ascontiguousarray(block, dtype=np.float32), 1)
+            sizes += np.bincount(lists.ravel(), minlength=nlist)
+    for list_no, size in enumerate(sizes.tolist()):
+        invlists.resize(list_no, size)
+        invlists.resize(list_no, 0)
 
 
 def faiss_parameters(index: faiss.Index) -> dict:

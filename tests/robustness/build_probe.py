@@ -36,7 +36,9 @@ class RandomVectorEmbedder:
         return self.real.count_tokens(texts)
 
     def encode(self, texts, batch_size=64, progress=None):
-        rng = np.random.default_rng(len(texts))
+        # The build embeds a few thousand sentences a call: each call gets vectors of its own.
+        self.calls = getattr(self, "calls", 0) + 1
+        rng = np.random.default_rng((self.calls, len(texts)))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for lo in range(0, len(texts), 4096):
             block = rng.standard_normal((min(4096, len(texts) - lo), self.dimension), dtype=np.float32)

@@ -15,15 +15,19 @@ from askkhorasan.settings import DEFAULT_SETTINGS, MODEL_WINDOW
 from generate import unpunctuated_words
 
 HERE = Path(__file__).parent
-# Measured on two cores with the default OpenVINO backend: 888-900 MB peak, 570-584 MB of it grown
-# during the build; the loaded model, its compiled graph and the libraries are the other ~315 MB
-# (ONNX Runtime's: ~240 MB, for a 788 MB peak). Before BM25 was built from ids a batch at a time,
-# ahead of the vectors, and before passage vectors went into FAISS a block at a time, the peak
-# was 1,190 MB; before chunking streamed, 19 MB peaked at 6.5 GB. What remains is the index itself
-# (83,000 sentence vectors and FAISS's copy of the passage vectors, BM25) and the text held twice
-# (sentences to embed, passages to write).
-BUILD_LIMIT_MB = 650
-PEAK_LIMIT_MB = 950
+# Measured on two cores with the default OpenVINO backend, load average 2-8: 630-660 MB peak,
+# 314-344 MB of it grown during the build; the loaded model, its compiled graph and the libraries
+# are the other ~316 MB (ONNX Runtime's: ~254 MB, for a 537 MB peak). The peak comes while FAISS is
+# filled, and holds FAISS's copy of the passage vectors (128 MB), the BM25 matrix (59 MB), the
+# document text (52 MB: passage and sentence texts are sliced from it as they are written or
+# embedded) and the lemma dictionary (18 MB); the sentence vectors are in a temporary file by then.
+# While passages were held as dicts with their texts, sentence texts and vectors in memory, IVF
+# lists grew by reallocation and BM25's matrix was sorted all at once, the peak was 888-900 MB
+# (570-584 MB grown; 808 MB on ONNX Runtime); before BM25 was built from ids a batch at a time and
+# passage vectors went into FAISS a block at a time, 1,190 MB; before chunking streamed, 19 MB
+# peaked at 6.5 GB.
+BUILD_LIMIT_MB = 400
+PEAK_LIMIT_MB = 720
 
 
 @pytest.mark.slow
