@@ -165,12 +165,12 @@ KILLED_BUILD = """
 import sys, time
 from askkhorasan import build_index, store
 if sys.argv[3] == "write":
-    real = store._write_jsonl
-    def slow(path, rows):
-        real(path, rows)
+    real = store.write_passages
+    def slow(*args):
+        real(*args)
         print("WRITING", flush=True)
         time.sleep(60)
-    store._write_jsonl = slow
+    store.write_passages = slow
 def progress(stage, done, total):
     if stage == sys.argv[3] == "embed":
         print("STAGE", stage, flush=True)
@@ -193,11 +193,14 @@ def test_a_killed_refresh_leaves_the_old_index_serving(tmp_path, embedder, stage
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), str(index_dir), stage],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     deadline = time.time() + 120
+    reached = False
     for line in proc.stdout:
-        if line.startswith(("STAGE", "WRITING")) or time.time() > deadline:
+        reached = line.startswith(("STAGE", "WRITING"))
+        if reached or time.time() > deadline:
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert reached, f"the build never reached the {stage} stage (it failed or the hook no longer applies)"
     if stage == "write":
         assert list(index_dir.glob(".building-*")), "killed while the new generation was half written"
 

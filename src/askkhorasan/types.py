@@ -54,7 +54,7 @@ class Document:
 
 
 class SkippedRow(TypedDict):
-    """Text a reader left out of a source, as documents.jsonl keeps it (see SkippedText)."""
+    """Text a reader left out of a source, as the documents table keeps it (see SkippedText)."""
 
     what: str
     places: int
@@ -63,7 +63,7 @@ class SkippedRow(TypedDict):
 
 
 class DocumentRow(TypedDict):
-    """One line of documents.jsonl: an indexed source and what the reader found in it."""
+    """One row of the documents table (documents.sqlite): an indexed source and what the reader found in it."""
 
     source: str
     hash: str  # sha256 of the file's bytes
@@ -87,7 +87,7 @@ class MilvusDocumentRow(DocumentRow):
 
 
 class PassageRow(TypedDict):
-    """One line of passages.jsonl, in vector order: a passage and where its sentences are."""
+    """One row of the passages table (passages.sqlite), in vector order: a passage and where its sentences are."""
 
     source: str
     doc_hash: str
@@ -100,7 +100,7 @@ class PassageRow(TypedDict):
     sent_hi: int
     context: str  # title and section, indexed for BM25 with the text
     text: str
-    chunk_id: int  # its row in passages.jsonl and the FAISS index
+    chunk_id: int  # its row in passages.sqlite and the FAISS index
 
 
 @dataclass(frozen=True)
