@@ -244,3 +244,20 @@ def test_openvino_is_imported_without_its_usage_telemetry():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "None"]
+
+
+def test_a_build_frees_the_models_batch_buffers_once_it_has_embedded(tmp_path):
+    """The batch graph keeps the activations of its widest batch (~150 MB at 16 passages): a
+    build drops it after embedding, before FAISS and BM25 reach its peak; batches after it still work."""
+    embedder = Embedder()
+    texts = [f"Sentence number {i} about couriers and the routes they took through the valley." for i in range(40)]
+    first = embedder.encode(texts)
+    runner = embedder._runner
+    held = (lambda: "batch" in runner._compiled) if hasattr(runner, "_compiled") else (lambda: runner._batch is not None)
+    assert held()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notes.txt").write_text(" ".join(texts))
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    assert not held()
+    assert np.allclose(embedder.encode(texts), first, atol=1e-6)

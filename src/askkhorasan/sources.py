@@ -181,7 +181,7 @@ def read_corpus(files: list[CorpusFile], corpus_dir: Path, settings: Settings, e
 
 
 # Sentences embedded per call when the vectors go to a SpilledVectors: a multiple of the embedder's
-# batch (32), so its batches are the ones one call over every sentence would make (see below).
+# batch (embed.BATCH), so its batches are the ones one call over every sentence would make (see below).
 EMBED_CHUNK = 8192
 
 
@@ -198,6 +198,7 @@ def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | 
     report = (lambda done, total: progress("embed", done, total)) if progress else None
     if into is None:
         vectors = embedder.encode(texts, progress=report)
+        _release_batch(embedder)
         at = 0
         for d in (d for d, new in zip(docs, todo) if new):
             d.sentence_vectors = vectors[at : at + len(d.sentence_spans)]
@@ -219,7 +220,16 @@ def embed_missing(docs: list[DocRows], embedder: Embedder, progress: Progress | 
         ids = order[lo : lo + EMBED_CHUNK]
         chunk_report = (lambda done, total, lo=lo: report(lo + done, len(order))) if report else None
         into.write_rows(rows[ids], embedder.encode([texts[i] for i in ids.tolist()], progress=chunk_report))
+    _release_batch(embedder)
     return firsts
+
+
+def _release_batch(embedder) -> None:
+    """The batch graph's buffers are not needed past embedding, and the build's later stages
+    (FAISS, BM25, writing) reach its peak memory; embedders for tests and benchmarks have none."""
+    release = getattr(embedder, "release_batch", None)
+    if release is not None:
+        release()
 
 
 def numbered_passages(docs: list[DocRows]) -> Sequence[PassageRow]:

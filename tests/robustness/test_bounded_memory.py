@@ -15,19 +15,18 @@ from askkhorasan.settings import DEFAULT_SETTINGS, MODEL_WINDOW
 from generate import unpunctuated_words
 
 HERE = Path(__file__).parent
-# Measured on two cores with the default OpenVINO backend, load average 2-8: 630-660 MB peak,
-# 314-344 MB of it grown during the build; the loaded model, its compiled graph and the libraries
-# are the other ~316 MB (ONNX Runtime's: ~254 MB, for a 537 MB peak). The peak comes while FAISS is
-# filled, and holds FAISS's copy of the passage vectors (128 MB), the BM25 matrix (59 MB), the
-# document text (52 MB: passage and sentence texts are sliced from it as they are written or
-# embedded) and the lemma dictionary (18 MB); the sentence vectors are in a temporary file by then.
-# While passages were held as dicts with their texts, sentence texts and vectors in memory, IVF
-# lists grew by reallocation and BM25's matrix was sorted all at once, the peak was 888-900 MB
-# (570-584 MB grown; 808 MB on ONNX Runtime); before BM25 was built from ids a batch at a time and
-# passage vectors went into FAISS a block at a time, 1,190 MB; before chunking streamed, 19 MB
-# peaked at 6.5 GB.
-BUILD_LIMIT_MB = 400
-PEAK_LIMIT_MB = 720
+# Measured on two cores, default OpenVINO backend, the model embedding every sentence: 671 MB peak,
+# 380 MB of it grown during the build (382 s; the loaded model, its compiled graphs and the libraries
+# are the other ~291 MB). With the embedding stubbed the build alone grows by 314-344 MB, its peak
+# while FAISS is filled (FAISS's copy of the passage vectors 128 MB, the BM25 matrix 59 MB, the
+# document text 52 MB). Embedding for real had added ~300 MB more (929 MB peak): OpenVINO kept
+# buffers and kernels for every batch width it ran (now padded to multiples of 32), batches of 32
+# (now 16) and the batch graph kept after embedding (now released). Before passages were held as
+# columns over the document text, sentence vectors spilled to a temporary file, IVF lists sized
+# first and BM25's matrix made a block at a time, the stubbed build peaked at 888-900 MB; before BM25
+# was built from ids a batch at a time, 1,190 MB; before chunking streamed, 19 MB peaked at 6.5 GB.
+BUILD_LIMIT_MB = 450
+PEAK_LIMIT_MB = 760
 
 
 @pytest.mark.slow
