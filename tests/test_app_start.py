@@ -25,16 +25,20 @@ def test_warm_up_opens_the_index_and_loads_both_models(seed_built):
 
 
 @pytest.mark.slow
-def test_gradio_is_imported_only_when_serving_and_then_without_ipython():
+def test_gradio_is_imported_only_when_serving_and_then_without_ipython_or_rewriting_its_stubs():
     code = (
         "import sys\n"
         "import askkhorasan.webapp as w\n"
         "assert 'gradio' not in sys.modules, 'importing the app module must not import gradio'\n"
         "w._import_gradio()\n"
-        "import gradio\n"
+        "import gradio, gradio.component_meta as meta\n"
         "assert sys.modules.get('IPython') is None\n"
+        "assert meta.create_or_modify_pyi is w._leave_stubs_alone\n"
+        "assert not any(isinstance(f, w._StubsLeftAlone) for f in sys.meta_path)\n"
         "with gradio.Blocks() as app:\n"
         "    gradio.Markdown('ok')\n"
+        "    box = gradio.Textbox(label='question')\n"
+        "    box.submit(lambda q: q, box, box)\n"
         "print('served')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GRADIO_ANALYTICS_ENABLED": "False"}

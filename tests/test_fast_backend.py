@@ -229,6 +229,22 @@ def test_openvino_conversion_is_kept_and_checked(bf16, tmp_path):
     assert weights.stat().st_size == size
 
 
+@pytest.mark.parametrize("setting, expected", [(None, min(2, len(os.sched_getaffinity(0)))), ("1", 1)])
+def test_openvino_runs_a_question_on_at_most_two_threads_or_as_told(bf16, monkeypatch, setting, expected):
+    """Two threads for a question were faster on a quiet 2-core machine; ASKKHORASAN_THREADS=1 is
+    the way back to one on a busy server, and it reaches the compiled graph."""
+    from askkhorasan.openvino_model import OpenVinoModel
+
+    if setting is None:
+        monkeypatch.delenv("ASKKHORASAN_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("ASKKHORASAN_THREADS", setting)
+    model = OpenVinoModel(bf16._runner.graph, bf16.tokenizer)
+    model.run(["Why is the group shrouded in secrecy?"])
+    (compiled, _), = model._compiled.values()
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == expected
+
+
 def test_openvino_is_imported_without_its_usage_telemetry():
     """`import openvino` sends a Google Analytics event and counts itself in ~/intel unless
     opted out; the product imports it with the telemetry off, and leaves CI as it found it."""

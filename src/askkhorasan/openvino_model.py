@@ -23,17 +23,20 @@ from typing import Sequence
 import numpy as np
 
 from .graph_cache import remembered_sha256
-from .onnx_model import QUERY_THREADS, batch_threads
+from .onnx_model import batch_threads
 from .wordpieces import WordPieces
 
 IR_FILES = ("openvino.xml", "openvino.bin")
 IR_RECORD = "openvino.json"
 
-# Up to this many inputs (a question, or the answer model's eight candidates) run on one
-# thread: on the shared 2-core machine (load average 4.5) the answer model's eight pairs
-# took 35 ms on one thread and 49 ms on two, and the other core stays free for FAISS and a
-# concurrent request. Larger batches (building) use every core.
+# Up to this many inputs (a question, or the answer model's eight candidates) run on at most
+# two threads (fewer with ASKKHORASAN_THREADS=1). On this 2-core machine when quiet (load
+# average ~0.8), warm `ask` p50 took 44.6 ms on one thread and 27.9 ms on two, a question
+# 4.5 and 3.7 ms (200 SQuAD questions, the two settings alternating); under other work (load
+# average 4.5) the eight pairs took 35 ms on one and 49 ms on two, so a busy shared server is
+# better served by ASKKHORASAN_THREADS=1. Larger batches (building) use every core.
 SMALL_BATCH = 8
+SMALL_THREADS_MAX = 2
 BATCH_WIDTH_STEP = 32  # batches are padded to a multiple of this many word pieces (see run)
 # Small inputs run on graphs compiled for a fixed shape, padded up to it (the padding is
 # masked, so the results do not change: cosine 0.9999998 to the unpadded vectors). Measured
@@ -42,6 +45,11 @@ BATCH_WIDTH_STEP = 32  # batches are padded to a multiple of this many word piec
 # shape costs ~60 MB and ~0.6 s to compile, at its first use, so there are few of them:
 # rows -> widths. Other inputs use the dynamic graph.
 SHAPES = {1: (16, 32, 64), SMALL_BATCH: (64, 96)}
+
+
+def small_threads() -> int:
+    """Threads for a question or the answer model's candidates: the batch threads, at most two."""
+    return min(SMALL_THREADS_MAX, batch_threads())
 
 
 def _compile(core, model, threads: int, precision: str):
@@ -117,8 +125,8 @@ def _shape(rows: int, width: int) -> tuple[int, int] | None:
 
 
 class OpenVinoModel:
-    """The graph compiled for fixed small shapes on one thread, and with dynamic shapes on all
-    cores for batches.
+    """The graph compiled for fixed small shapes on up to two threads, and with dynamic shapes on
+    all cores for batches.
 
     An OpenVINO infer request serves one call at a time, so each call takes one from a pool
     (made when none is free): concurrent questions run side by side, as on ONNX Runtime.
@@ -142,9 +150,9 @@ class OpenVinoModel:
                 if isinstance(key, tuple):
                     model = self._model.clone()
                     model.reshape({name: list(key) for name in self._inputs})
-                    threads = QUERY_THREADS
+                    threads = small_threads()
                 else:
-                    model, threads = self._model, (QUERY_THREADS if key == "dynamic" else batch_threads())
+                    model, threads = self._model, (small_threads() if key == "dynamic" else batch_threads())
                 self._compiled[key] = (_compile(self._core, model, threads, self.precision), queue.SimpleQueue())
             return self._compiled[key]
 
