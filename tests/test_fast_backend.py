@@ -230,10 +230,12 @@ def test_openvino_conversion_is_kept_and_checked(bf16, tmp_path):
 
 
 @pytest.mark.parametrize("setting, expected", [(None, min(2, len(os.sched_getaffinity(0)))), ("1", 1)])
-def test_openvino_runs_a_question_on_at_most_two_threads_or_as_told(bf16, monkeypatch, setting, expected):
-    """Two threads for a question were faster on a quiet 2-core machine; ASKKHORASAN_THREADS=1 is
-    the way back to one on a busy server, and it reaches the compiled graph."""
-    from askkhorasan.openvino_model import OpenVinoModel
+def test_openvino_runs_a_question_on_one_thread_and_the_answer_models_pairs_on_two(bf16, monkeypatch, setting,
+                                                                                  expected):
+    """The answer model's eight pairs were faster on two threads on a quiet 2-core machine, a
+    question was not; ASKKHORASAN_THREADS=1 is the way back to one thread on a busy server, and
+    it reaches the compiled graphs."""
+    from askkhorasan.openvino_model import SMALL_BATCH, OpenVinoModel
 
     if setting is None:
         monkeypatch.delenv("ASKKHORASAN_THREADS", raising=False)
@@ -241,8 +243,9 @@ def test_openvino_runs_a_question_on_at_most_two_threads_or_as_told(bf16, monkey
         monkeypatch.setenv("ASKKHORASAN_THREADS", setting)
     model = OpenVinoModel(bf16._runner.graph, bf16.tokenizer)
     model.run(["Why is the group shrouded in secrecy?"])
-    (compiled, _), = model._compiled.values()
-    assert compiled.get_property("INFERENCE_NUM_THREADS") == expected
+    model.run([("Why is the group shrouded in secrecy?", "It keeps its leaders hidden.")] * SMALL_BATCH)
+    threads = {key[0]: compiled.get_property("INFERENCE_NUM_THREADS") for key, (compiled, _) in model._compiled.items()}
+    assert threads == {1: 1, SMALL_BATCH: expected}
 
 
 def test_openvino_is_imported_without_its_usage_telemetry():

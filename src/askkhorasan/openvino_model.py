@@ -29,12 +29,15 @@ from .wordpieces import WordPieces
 IR_FILES = ("openvino.xml", "openvino.bin")
 IR_RECORD = "openvino.json"
 
-# Up to this many inputs (a question, or the answer model's eight candidates) run on at most
-# two threads (fewer with ASKKHORASAN_THREADS=1). On this 2-core machine when quiet (load
-# average ~0.8), warm `ask` p50 took 44.6 ms on one thread and 27.9 ms on two, a question
-# 4.5 and 3.7 ms (200 SQuAD questions, the two settings alternating); under other work (load
-# average 4.5) the eight pairs took 35 ms on one and 49 ms on two, so a busy shared server is
-# better served by ASKKHORASAN_THREADS=1. Larger batches (building) use every core.
+# Up to this many inputs are small: a question runs on one thread, the answer model's eight
+# candidates on at most two (fewer with ASKKHORASAN_THREADS=1). Measured on this 2-core machine
+# with each call after 20 ms idle, as questions come: quiet, the eight pairs took 14.6 ms on two
+# threads against 23-24 ms on one (back to back, warm `ask` p50 27.9 against 44.6 ms), while a
+# question took 4.4-4.6 ms either way; with another process busy on one core, the eight pairs
+# took 28-33 ms on two against 25-27 ms on one, and a question 15-17 ms on two against 4.7 ms on
+# one (a sleeping second thread is slow to wake beside other work). So a question never waits
+# for a second thread, and a busy shared server is better served by ASKKHORASAN_THREADS=1.
+# Larger batches (building) use every core.
 SMALL_BATCH = 8
 SMALL_THREADS_MAX = 2
 BATCH_WIDTH_STEP = 32  # batches are padded to a multiple of this many word pieces (see run)
@@ -47,9 +50,10 @@ BATCH_WIDTH_STEP = 32  # batches are padded to a multiple of this many word piec
 SHAPES = {1: (16, 32, 64), SMALL_BATCH: (64, 96)}
 
 
-def small_threads() -> int:
-    """Threads for a question or the answer model's candidates: the batch threads, at most two."""
-    return min(SMALL_THREADS_MAX, batch_threads())
+def small_threads(rows: int = SMALL_BATCH) -> int:
+    """Threads for up to SMALL_BATCH inputs: one for a single input; for more, the batch
+    threads, at most two."""
+    return 1 if rows == 1 else min(SMALL_THREADS_MAX, batch_threads())
 
 
 def _compile(core, model, threads: int, precision: str):
@@ -150,7 +154,7 @@ class OpenVinoModel:
                 if isinstance(key, tuple):
                     model = self._model.clone()
                     model.reshape({name: list(key) for name in self._inputs})
-                    threads = small_threads()
+                    threads = small_threads(key[0])
                 else:
                     model, threads = self._model, (small_threads() if key == "dynamic" else batch_threads())
                 self._compiled[key] = (_compile(self._core, model, threads, self.precision), queue.SimpleQueue())
