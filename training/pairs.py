@@ -14,6 +14,7 @@ import json
 import math
 import random
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from askkhorasan.lexical import question_terms, tokenize
@@ -26,8 +27,48 @@ def load_articles(path: Path = TRAIN) -> list[dict]:
     return json.load(gzip.open(path, "rt", encoding="utf-8"))["data"]
 
 
+@dataclass
+class ArticleText:
+    """An article's sentences (per paragraph, with offsets), their terms and the terms' document frequency."""
+
+    sents: list[list[tuple[int, int, str]]]
+    flat: list[tuple[int, int, str]]  # paragraph, sentence in it, text
+    toks: list[set[str]]
+    df: Counter
+
+    @classmethod
+    def of(cls, article: dict) -> "ArticleText":
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        sents = [[(s, e, text[s:e]) for s, e in sentence_spans(text)] for text in paragraphs]
+        flat = [(pi, si, t) for pi, ss in enumerate(sents) for si, (_, _, t) in enumerate(ss)]
+        toks = [set(x) for x in tokenize([t for _, _, t in flat])]
+        return cls(sents, flat, toks, Counter(t for ts in toks for t in ts))
+
+    def weight(self, term: str) -> float:
+        return math.log(1 + len(self.flat) / self.df[term]) if self.df[term] else math.log(1 + 2 * len(self.flat))
+
+    def shared(self, terms: set[str], j: int) -> float:
+        """The IDF weight of `terms` that sentence `j` (in `flat`) holds."""
+        return sum(self.weight(x) for x in terms & self.toks[j])
+
+    def overlap(self, question: str, pi: int, a0: int) -> float | None:
+        """The share of the question's IDF weight that its answer sentence holds (None: no such sentence)."""
+        pos = [si for si, (s, e, _) in enumerate(self.sents[pi]) if s <= a0 < e]
+        if not pos:
+            return None
+        j = sum(len(ss) for ss in self.sents[:pi]) + pos[0]
+        terms = set(question_terms(question))
+        total = sum(self.weight(x) for x in terms)
+        return self.shared(terms, j) / total if total else None
+
+
 def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: int = 2, other_paragraphs: int = 2,
-               skip_questions: set[str] | None = None) -> list[tuple[str, str, int]]:
+               skip_questions: set[str] | None = None, low_overlap_share: float = 0.0, low_overlap_max: float = 0.35,
+               hard_same_paragraph: bool = False) -> list[tuple[str, str, int]]:
+    """`low_overlap_share` of the questions are drawn from those whose answer sentence holds at most
+    `low_overlap_max` of their IDF weight (questions in other words than the answer's, as readers ask);
+    `hard_same_paragraph` takes the paragraph's sentences that share most with the question as its
+    negatives instead of random ones (the sentence that talks about it in the question's words)."""
     rng = random.Random(seed)
     # Questions are drawn evenly across articles so that no topic dominates.
     pool = []
@@ -38,18 +79,36 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
                     continue
                 pool.append((ai, pi, qa))
     rng.shuffle(pool)
-    pool = pool[:questions]
+    texts: dict[int, ArticleText] = {}
+
+    def text_of(ai: int) -> ArticleText:
+        if ai not in texts:
+            texts[ai] = ArticleText.of(articles[ai])
+        return texts[ai]
+
+    if low_overlap_share > 0:
+        low_n = int(round(questions * low_overlap_share))
+        low, rest = [], []
+        for item in pool:
+            if len(low) >= low_n and len(rest) >= questions - low_n:
+                break
+            if len(low) < low_n:
+                ov = text_of(item[0]).overlap(item[2]["question"], item[1], item[2]["answers"][0]["answer_start"])
+                if ov is not None and ov <= low_overlap_max:
+                    low.append(item)
+                    continue
+            rest.append(item)
+        pool = low + rest[: questions - len(low)]
+    else:
+        pool = pool[:questions]
     by_article: dict[int, list[tuple[int, dict]]] = {}
     for ai, pi, qa in pool:
         by_article.setdefault(ai, []).append((pi, qa))
 
     pairs: list[tuple[str, str, int]] = []
     for ai, items in by_article.items():
-        paragraphs = [p["context"] for p in articles[ai]["paragraphs"]]
-        sents = [[(s, e, text[s:e]) for s, e in sentence_spans(text)] for text in paragraphs]
-        flat = [(pi, si, t) for pi, ss in enumerate(sents) for si, (_, _, t) in enumerate(ss)]
-        toks = [set(x) for x in tokenize([t for _, _, t in flat])]
-        df = Counter(t for ts in toks for t in ts)
+        art = text_of(ai)
+        sents, flat, toks, df = art.sents, art.flat, art.toks, art.df
         n = len(flat)
         for pi, qa in items:
             answer = qa["answers"][0]
@@ -64,10 +123,17 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
                 continue
             q = qa["question"].strip()
             pairs.append((q, pos_text, 1))
-            others = [t for si, (_, _, t) in enumerate(sents[pi]) if si != pos_i and answer["text"] not in t]
-            for t in rng.sample(others, min(same_paragraph, len(others))):
-                pairs.append((q, t, 0))
             qt = set(question_terms(q))
+            if hard_same_paragraph:
+                first = sum(len(ss) for ss in sents[:pi])
+                ranked = sorted(((art.shared(qt, first + si) + rng.random() * 0.01, t) for si, (_, _, t) in enumerate(sents[pi])
+                                 if si != pos_i and answer["text"] not in t), reverse=True)
+                for _, t in ranked[:same_paragraph]:
+                    pairs.append((q, t, 0))
+            else:
+                others = [t for si, (_, _, t) in enumerate(sents[pi]) if si != pos_i and answer["text"] not in t]
+                for t in rng.sample(others, min(same_paragraph, len(others))):
+                    pairs.append((q, t, 0))
             scored = []
             for j, (pj, _, t) in enumerate(flat):
                 if pj == pi or answer["text"] in t:

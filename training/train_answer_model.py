@@ -71,6 +71,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--low-overlap-share", type=float, default=0.0,
+                    help="share of questions drawn from those in other words than their answer sentence (training/pairs.py)")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="the paragraph's sentences that share most with the question as negatives, not random ones")
     ap.add_argument("--test-questions", type=int, default=600, help="questions from the 20 held-out articles to measure on")
     ap.add_argument("--minutes", type=float, default=55.0, help="stop training after this long, whatever is left")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -85,7 +89,8 @@ def main() -> None:
     articles = pairdata.load_articles()
     # The last 20 articles are kept out of training to measure on.
     train_articles, test_articles = articles[:-20], articles[-20:]
-    train = pairdata.make_pairs(train_articles, args.questions, args.seed)
+    train = pairdata.make_pairs(train_articles, args.questions, args.seed, low_overlap_share=args.low_overlap_share,
+                                hard_same_paragraph=args.hard_negatives)
     test = pairdata.make_pairs(test_articles, args.test_questions, args.seed + 1)
     print(f"pairs: {len(train)} train, {len(test)} test ({time.time() - t0:.0f} s)", flush=True)
 
