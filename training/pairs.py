@@ -47,6 +47,10 @@ class ArticleText:
     def weight(self, term: str) -> float:
         return math.log(1 + len(self.flat) / self.df[term]) if self.df[term] else math.log(1 + 2 * len(self.flat))
 
+    def row(self, pi: int, si: int) -> int:
+        """The row in `flat` of sentence `si` of paragraph `pi`."""
+        return sum(len(ss) for ss in self.sents[:pi]) + si
+
     def shared(self, terms: set[str], j: int) -> float:
         """The IDF weight of `terms` that sentence `j` (in `flat`) holds."""
         return sum(self.weight(x) for x in terms & self.toks[j])
@@ -56,7 +60,7 @@ class ArticleText:
         pos = [si for si, (s, e, _) in enumerate(self.sents[pi]) if s <= a0 < e]
         if not pos:
             return None
-        j = sum(len(ss) for ss in self.sents[:pi]) + pos[0]
+        j = self.row(pi, pos[0])
         terms = set(question_terms(question))
         total = sum(self.weight(x) for x in terms)
         return self.shared(terms, j) / total if total else None
@@ -108,8 +112,7 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
     pairs: list[tuple[str, str, int]] = []
     for ai, items in by_article.items():
         art = text_of(ai)
-        sents, flat, toks, df = art.sents, art.flat, art.toks, art.df
-        n = len(flat)
+        sents, flat = art.sents, art.flat
         for pi, qa in items:
             answer = qa["answers"][0]
             a0 = answer["answer_start"]
@@ -125,7 +128,7 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
             pairs.append((q, pos_text, 1))
             qt = set(question_terms(q))
             if hard_same_paragraph:
-                first = sum(len(ss) for ss in sents[:pi])
+                first = art.row(pi, 0)
                 ranked = sorted(((art.shared(qt, first + si) + rng.random() * 0.01, t) for si, (_, _, t) in enumerate(sents[pi])
                                  if si != pos_i and answer["text"] not in t), reverse=True)
                 for _, t in ranked[:same_paragraph]:
@@ -138,7 +141,7 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
             for j, (pj, _, t) in enumerate(flat):
                 if pj == pi or answer["text"] in t:
                     continue
-                w = sum(math.log(1 + n / df[x]) for x in qt & toks[j])
+                w = art.shared(qt, j)
                 if w > 0:
                     scored.append((w + rng.random() * 0.01, t))
             scored.sort(reverse=True)
