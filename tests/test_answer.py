@@ -44,6 +44,17 @@ def test_a_count_question_needs_a_quantity_in_its_quote(seed_index):
     assert counted.found and "53 Taliban fighters" in counted.text
 
 
+@pytest.mark.parametrize("question, missing", [
+    ("What share of ISKP's fighters are foreigners?", "no share or percentage"),  # the article gives none
+    ("How much money does ISKP receive from the Islamic State?", "no sum of money"),
+    ("When did the Islamic State reject the Taliban leader's plea?", "no date or time"),
+])
+def test_a_quote_that_lacks_the_fact_asked_for_is_refused(seed_index, question, missing):
+    answer = seed_index.ask(question, explain=True)
+    assert not answer.found and missing in answer.note and answer.passages
+    assert answer.explanation.stage == "fact-kind rule"
+
+
 @pytest.mark.parametrize("text, holds", [
     ("killing 53 Taliban fighters", True), ("fourteen points out of fifteen", True), ("about thirty carotenoids", True),
     ("Half of Kenyans", True), ("twice a year", True), ("hundreds of local militants", True),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import linear_model
+from .fact_kind import Kind, asked_kind, states
 from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
 from .linear_model import LinearModel
 from .retrieve import Hit, to_passage
@@ -61,16 +62,9 @@ _ANAPHOR = re.compile(
 )
 
 
-_COUNT_QUESTION = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|proportion|share|amount)\b", re.I)
-
-
 def feature_scorer() -> LinearModel:
     """The fitted scorer, checked against FEATURES (ModelError when it is missing, damaged or stale)."""
     return linear_model.load(SCORER, FEATURES)
-
-
-def asks_for_count(question: str) -> bool:
-    return bool(_COUNT_QUESTION.search(question))
 
 
 def holds_number(text: str) -> bool:
@@ -244,7 +238,12 @@ def score_candidates(
 
 
 NOT_FOUND_NOTE = f"{REFUSAL_LEAD}. {NEAREST_SHOWN}"
-NO_NUMBER_NOTE = f"{REFUSAL_LEAD}: the closest sentences state no number. {NEAREST_SHOWN}"
+
+
+def missing_fact_note(kind: Kind) -> str:
+    return f"{REFUSAL_LEAD}: the closest sentences state no {kind.phrase}. {NEAREST_SHOWN}"
+
+
 MAX_CITATIONS = 3
 
 
@@ -297,9 +296,9 @@ def compose_answer(
     score = {c.sentence: c.score for c in read}
     best = read[0]
     citations = [_citation(gen, *_quote_span(gen, table, best, score, next_margin))]
-    if asks_for_count(question) and not holds_number(citations[0].quote):
-        # A "how many" answered by a sentence with no quantity in it is not an answer.
-        return refusal(NO_NUMBER_NOTE)
+    kind = asked_kind(question)
+    if kind is not None and not states(kind, citations[0].quote, question):
+        return refusal(missing_fact_note(kind))
     for c in read[1:]:
         if len(citations) >= MAX_CITATIONS or c.score < best.score - extra_margin:
             break

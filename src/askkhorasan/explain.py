@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .answer import NO_NUMBER_NOTE, Candidate, SentenceTable, _citation, read_by_model
+from .fact_kind import asked_kind
+from .answer import Candidate, missing_fact_note, SentenceTable, _citation, read_by_model
 from .lexical import tokenize
 from .rerank import Selection
 from .retrieve import Hit, to_passage
@@ -95,8 +96,8 @@ def explanation(answer: Answer, gen: Generation, table: SentenceTable, hits: lis
     best_logit = max((c.model_logit for c in read if c.model_logit is not None), default=None)
     if not hits or not candidates:
         stage, reason = "retrieval", "no passage of the index matched the question"
-    elif not answer.found and NO_NUMBER_NOTE in (answer.note or ""):
-        stage, reason = "number rule", "the question asks how many or how much, and the best quote states no number"
+    elif not answer.found and (kind := asked_kind(answer.question)) and missing_fact_note(kind) in (answer.note or ""):
+        stage, reason = "fact-kind rule", f"the question asks for a {kind.phrase}, and the best quote states none"
     elif not answer.found and feature_answerable < selection.min_feature_answerable:
         stage = "answerability check"
         reason = (f"the answerability check gave {feature_answerable:.3f}, below its floor "

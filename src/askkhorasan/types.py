@@ -166,7 +166,7 @@ class ScoredSentence:
 class Explanation:
     """Why an answer is what it is: the candidates, the words matched, and the stage that decided."""
 
-    stage: str  # "retrieval", "selection", "answerability check", "answer model", "confidence" or "number rule"
+    stage: str  # "retrieval", "selection", "answerability check", "answer model", "confidence" or "fact-kind rule"
     reason: str
     question_words: tuple[str, ...]  # the words of the question that search and scoring use
     answerable: float  # the answer's confidence: the fitted probability that the quote is right
