@@ -53,7 +53,24 @@ def test_word_pieces_match_sentence_transformers(reference, seed_sentences):
 
 @pytest.fixture(scope="module")
 def bf16():
-    return Embedder(backend="openvino")
+    """OpenVINO in bf16 for every input, questions included (the int8 question graph off)."""
+    before = os.environ.get("ASKKHORASAN_INT8_QUESTIONS")
+    os.environ["ASKKHORASAN_INT8_QUESTIONS"] = "0"
+    try:
+        return Embedder(backend="openvino")
+    finally:
+        if before is None:
+            del os.environ["ASKKHORASAN_INT8_QUESTIONS"]
+        else:
+            os.environ["ASKKHORASAN_INT8_QUESTIONS"] = before
+
+
+@pytest.fixture(scope="module")
+def int8_questions():
+    """The OpenVINO backend as shipped: questions on the int8 question graph."""
+    embedder = Embedder(backend="openvino")
+    assert embedder._runner._single is not None, "no int8 question graph: is nncf installed?"
+    return embedder
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +113,81 @@ def test_bf16_questions_search_an_fp32_index_like_fp32_questions(seed_built, fp3
         b = [p.chunk_id for p in by["bf16"].search(q, k=5)]
         assert a[:3] == b[:3], q
         assert float(fp32.encode_query(q) @ bf16.encode_query(q)) >= 0.9995, q
+
+
+@pytest.mark.slow
+def test_int8_questions_answer_the_held_out_questions_as_torch_does(seed_built, reference, bf16, int8_questions):
+    """The fidelity gate for the quantized question graph: the project's held-out questions get
+    the same figures as with torch's question vectors (within half a point: here, all 23 the
+    same), and each question vector stays close to torch's and finds bf16's top passages."""
+    from askkhorasan.evaluate import evaluate_index, load_questions
+
+    questions = load_questions(ROOT / "tests" / "data" / "seed_questions.jsonl")
+    figures = {name: evaluate_index(Index(seed_built.index_dir, embedder=e), questions)
+               for name, e in (("torch", reference), ("int8", int8_questions))}
+    for key in ("hit@1", "hit@3", "mrr@10", "answer_accuracy", "refused_answerable", "refused_unanswerable"):
+        assert abs(figures["int8"][key] - figures["torch"][key]) <= 0.005, (key, figures)
+    texts = [q.question for q in questions] + [t for t in EDGE_CASES if len(t.strip()) > 1]
+    expected = reference.encode(texts)
+    got = np.stack([int8_questions.encode_query(t) for t in texts])
+    cosine = np.sum(got * expected, axis=1)
+    assert cosine.min() >= 0.99 and cosine.mean() >= 0.997, cosine
+    by_bf16, by_int8 = Index(seed_built.index_dir, embedder=bf16), Index(seed_built.index_dir, embedder=int8_questions)
+    for q in questions:  # the same best passage and the same top three (their order may differ)
+        got, want = ([p.chunk_id for p in index.search(q.question, k=3)] for index in (by_int8, by_bf16))
+        assert got[0] == want[0] and set(got) == set(want), q.question
+
+
+def test_int8_questions_only_change_single_questions(bf16, int8_questions):
+    """Passages (batches) come from the bf16 graph either way, so an index's vectors do not change."""
+    texts = ["Why is the group shrouded in secrecy?", "It keeps its leaders hidden.", "ISKP recruits in the north."]
+    assert np.allclose(int8_questions.encode(texts), bf16.encode(texts), atol=1e-6)
+    assert int8_questions.precision == bf16.precision == "bf16"
+
+
+@pytest.mark.slow
+def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
+    """Made once beside the graph with a record of what made it; a damaged file is remade, never read."""
+    import shutil
+
+    from askkhorasan.openvino_model import OpenVinoModel
+    from askkhorasan.question_graph import FILES, RECORD
+
+    graph = tmp_path / "model.onnx"
+    shutil.copy(int8_questions._runner.graph, graph)
+    text = ["Why is the group shrouded in secrecy?"]
+    expected = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True).run(text)
+    assert np.allclose(expected, int8_questions.encode_query(text[0]))
+    record = json.loads((tmp_path / RECORD).read_text())
+    assert record["calibration_sha256"] and record["nncf"] and set(record["files"]) == set(FILES)
+    weights = tmp_path / FILES[1]
+    size = weights.stat().st_size
+    weights.write_bytes(weights.read_bytes()[: size // 2])
+    again = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True)
+    assert again._single is not None and np.allclose(again.run(text), expected)
+    assert weights.stat().st_size == size
+
+
+def test_int8_questions_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "0")
+    assert Embedder(backend="openvino")._runner._single is None
+
+
+@pytest.mark.slow
+def test_nncf_is_imported_without_its_usage_telemetry():
+    """nncf.quantize sends Google Analytics events unless NNCF_CI is set when nncf is imported."""
+    pytest.importorskip("nncf")
+    code = (
+        "import os\n"
+        "from askkhorasan.question_graph import _import_nncf\n"
+        "_import_nncf()\n"
+        "from nncf.telemetry import wrapper\n"
+        "print(isinstance(wrapper.telemetry, wrapper.NNCFTelemetry), os.environ.get('NNCF_CI'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NNCF_CI", "NNCF_DEV", "CI")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "None"]  # a stub, not the real sender; NNCF_CI put back
 
 
 def test_answering_imports_no_torch(seed_built):

@@ -104,12 +104,13 @@ class _TorchRunner:
                                      convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
 
-def _graph_runner(library: str, graph: Path, tokenizer, precision: str):
-    """An ONNX graph loaded on ONNX Runtime or OpenVINO: `.run(texts)` and `.graph`."""
+def _graph_runner(library: str, graph: Path, tokenizer, precision: str, int8_questions: bool = False):
+    """An ONNX graph loaded on ONNX Runtime or OpenVINO: `.run(texts)` and `.graph`. On OpenVINO,
+    `int8_questions` runs single short inputs on the int8 question graph (question_graph.py)."""
     if library == "openvino":
         from .openvino_model import OpenVinoModel
 
-        return OpenVinoModel(graph, tokenizer, precision)
+        return OpenVinoModel(graph, tokenizer, precision, int8_questions=int8_questions)
     from .onnx_model import OnnxModel
 
     return OnnxModel(graph, tokenizer)
@@ -150,13 +151,14 @@ class Embedder:
         if library == "torch":
             self._runner = _TorchRunner(self.model_dir)
         else:
+            from . import question_graph
             from .graph_cache import cached_graph
 
             # OpenVINO reads the fp32 graph and computes in bf16 itself.
             graph_precision = "int8" if self.precision == "int8" else "fp32"
             graph, record = cached_graph(self.model_dir, self.weights_sha256, "embedder", graph_precision)
             self.graph_sha256 = record["sha256"]
-            self._runner = _graph_runner(library, graph, self.tokenizer, self.precision)
+            self._runner = _graph_runner(library, graph, self.tokenizer, self.precision, int8_questions=question_graph.enabled())
 
     def describe(self) -> dict:
         """What made the vectors, for the index manifest; see `compatible`."""

@@ -136,7 +136,7 @@ class OpenVinoModel:
     (made when none is free): concurrent questions run side by side, as on ONNX Runtime.
     """
 
-    def __init__(self, graph: str | Path, tokenizer: WordPieces, precision: str = "bf16"):
+    def __init__(self, graph: str | Path, tokenizer: WordPieces, precision: str = "bf16", int8_questions: bool = False):
         ov = import_openvino()
 
         self.graph = Path(graph)
@@ -145,6 +145,12 @@ class OpenVinoModel:
         self._core = ov.Core()
         self._model = _read(self._core, self.graph)
         self._inputs = [i.get_any_name() for i in self._model.inputs]
+        # Single short inputs (an embedder's questions) on the int8 graph when asked for and had.
+        self._single = None
+        if int8_questions:
+            from .question_graph import int8_question_model
+
+            self._single = int8_question_model(ov, self._core, self._model, self.graph, tokenizer, self._inputs)
         self._lock = threading.Lock()
         self._compiled: dict = {}  # shape or "dynamic", "batch" -> (compiled model, pool of requests)
 
@@ -152,7 +158,7 @@ class OpenVinoModel:
         with self._lock:
             if key not in self._compiled:
                 if isinstance(key, tuple):
-                    model = self._model.clone()
+                    model = (self._single if key[0] == 1 and self._single is not None else self._model).clone()
                     model.reshape({name: list(key) for name in self._inputs})
                     threads = small_threads(key[0])
                 else:
@@ -168,18 +174,24 @@ class OpenVinoModel:
 
     def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> np.ndarray:
         """The graph's one output for a batch of texts or text pairs, as float32 rows."""
-        feed = {k: v for k, v in self.tokenizer.batch(texts).items() if k in self._inputs}
-        rows, width = feed["input_ids"].shape
-        shape = _shape(rows, width)
-        if shape is not None:
-            feed = {k: np.pad(v, ((0, shape[0] - rows), (0, shape[1] - width))) for k, v in feed.items()}
-        elif rows > SMALL_BATCH and width % BATCH_WIDTH_STEP:
-            # OpenVINO's CPU plugin keeps buffers and kernels for every input shape it has run:
-            # 2,048 texts of 20-200 words in batches of 16 grew a build by 527 MB with their own
-            # widths, and by 214 MB padded to multiples of 32, at 10% less CPU (vectors within
-            # cosine 0.999996; the padding is masked).
-            pad = -width % BATCH_WIDTH_STEP
-            feed = {k: np.pad(v, ((0, 0), (0, pad))) for k, v in feed.items()}
+        rows = len(texts)
+        shape: tuple[int, int] | None = None
+
+        def pad_to(rows: int, width: int) -> tuple[int, int]:
+            nonlocal shape
+            shape = _shape(rows, width)
+            if shape is not None:
+                return shape
+            if rows > SMALL_BATCH:
+                # OpenVINO's CPU plugin keeps buffers and kernels for every input shape it has run:
+                # 2,048 texts of 20-200 words in batches of 16 grew a build by 527 MB with their own
+                # widths, and by 214 MB padded to multiples of 32, at 10% less CPU (vectors within
+                # cosine 0.999996; the padding is masked).
+                return rows, width + (-width % BATCH_WIDTH_STEP)
+            return rows, width
+
+        # Made at the padded shape at once: np.pad of three arrays cost a question ~0.19 ms.
+        feed = {k: v for k, v in self.tokenizer.batch(texts, pad_to=pad_to).items() if k in self._inputs}
         compiled, pool = self._get(shape or ("dynamic" if rows <= SMALL_BATCH else "batch"))
         try:
             request = pool.get_nowait()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -65,12 +65,22 @@ class WordPieces:
             return text, False
         return text[: offsets[self.window - 3][1]].rstrip(), True
 
-    def batch(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
-        """Model inputs for texts (or (a, b) pairs): int64 input_ids, attention_mask, token_type_ids."""
+    def batch(self, texts: Sequence[str] | Sequence[tuple[str, str]],
+              pad_to: Callable[[int, int], tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+        """Model inputs for texts (or (a, b) pairs): int64 input_ids, attention_mask, token_type_ids,
+        as wide as the longest text, or of the shape `pad_to(rows, width)` gives (zeros beyond the texts)."""
+        items = [tuple(t) if isinstance(t, (tuple, list)) else t for t in texts]
         with self._lock:
-            encs = self._model.encode_batch([tuple(t) if isinstance(t, (tuple, list)) else t for t in texts])
-        width = max(len(e.ids) for e in encs)
-        out = {name: np.zeros((len(encs), width), dtype=np.int64)
+            # One text skips the batch call's hand-over to the tokenizer's thread pool (~0.06 ms a question).
+            if len(items) == 1:
+                first = items[0]
+                encs = [self._model.encode(first[0], first[1]) if isinstance(first, tuple) else self._model.encode(first)]
+            else:
+                encs = self._model.encode_batch(items)
+        rows, width = len(encs), max(len(e.ids) for e in encs)
+        if pad_to is not None:
+            rows, width = pad_to(rows, width)
+        out = {name: np.zeros((rows, width), dtype=np.int64)
                for name in ("input_ids", "attention_mask", "token_type_ids")}
         for row, e in enumerate(encs):
             n = len(e.ids)
