@@ -271,3 +271,27 @@ def test_help_and_readme_tell_the_truth():
     for command in ("ask", "search", "eval", "text"):
         assert ("--corpus" in run(command, "--help").output) == (command in ("build", "status", "serve"))
     assert "Every command takes `--corpus` and `--index`" not in readme
+
+
+def test_a_one_off_ask_keeps_its_question_in_bf16_and_leaves_the_setting_as_it_was(folders, monkeypatch):
+    """One question per process: compiling the int8 question graph costs more than it saves."""
+    from askkhorasan import embed
+
+    made = []
+    real = embed._graph_runner
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("int8_questions"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embed, "_graph_runner", spy)
+    from askkhorasan.index import forget_open_indexes
+
+    monkeypatch.setattr(embed, "_shared", None)  # a model and index loaded afresh, as in a new process
+    forget_open_indexes()
+    monkeypatch.delenv("ASKKHORASAN_INT8_QUESTIONS", raising=False)
+    result = run("ask", DESIGN, "--index", folders / "index")
+    assert result.exit_code == 0, result.output
+    assert "ASKKHORASAN_INT8_QUESTIONS" not in os.environ
+    if embed.BACKENDS[embed.default_backend()][0] != "torch":
+        assert made and not any(made)  # the embedder (and the answer model, never int8)
