@@ -69,7 +69,7 @@ def bf16():
 def int8_questions():
     """The OpenVINO backend as shipped: questions on the int8 question graph."""
     embedder = Embedder(backend="openvino")
-    assert embedder._runner._single is not None, "no int8 question graph: is nncf installed?"
+    assert embedder._runner.question_precision == "int8", "no int8 question graph: is nncf installed?"
     return embedder
 
 
@@ -138,10 +138,12 @@ def test_int8_questions_answer_the_held_out_questions_as_torch_does(seed_built, 
         assert got[0] == want[0] and set(got) == set(want), q.question
 
 
-def test_int8_questions_only_change_single_questions(bf16, int8_questions):
-    """Passages (batches) come from the bf16 graph either way, so an index's vectors do not change."""
+def test_int8_questions_only_change_questions(bf16, int8_questions):
+    """Passages come from the bf16 graph either way, one at a time too, so an index's vectors do not change."""
     texts = ["Why is the group shrouded in secrecy?", "It keeps its leaders hidden.", "ISKP recruits in the north."]
     assert np.allclose(int8_questions.encode(texts), bf16.encode(texts), atol=1e-6)
+    assert np.allclose(int8_questions.encode(texts[:1]), bf16.encode(texts[:1]), atol=1e-6)
+    assert not np.allclose(int8_questions.encode_query(texts[0]), bf16.encode_query(texts[0]), atol=1e-4)
     assert int8_questions.precision == bf16.precision == "bf16"
 
 
@@ -156,7 +158,7 @@ def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
     graph = tmp_path / "model.onnx"
     shutil.copy(int8_questions._runner.graph, graph)
     text = ["Why is the group shrouded in secrecy?"]
-    expected = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True).run(text)
+    expected = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True).run_question(text[0])
     assert np.allclose(expected, int8_questions.encode_query(text[0]))
     record = json.loads((tmp_path / RECORD).read_text())
     assert record["calibration_sha256"] and record["nncf"] and set(record["files"]) == set(FILES)
@@ -164,13 +166,13 @@ def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
     size = weights.stat().st_size
     weights.write_bytes(weights.read_bytes()[: size // 2])
     again = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True)
-    assert again._single is not None and np.allclose(again.run(text), expected)
+    assert again.question_precision == "int8" and np.allclose(again.run_question(text[0]), expected)
     assert weights.stat().st_size == size
 
 
 def test_int8_questions_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "0")
-    assert Embedder(backend="openvino")._runner._single is None
+    assert Embedder(backend="openvino")._runner.question_precision == "bf16"
 
 
 @pytest.mark.slow

@@ -84,6 +84,8 @@ def weights_sha256(model_dir: Path) -> str:
 class _Runner(Protocol):
     def run(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def run_question(self, text: str) -> np.ndarray: ...
+
 
 class _TorchRunner:
     """sentence-transformers itself, for reference and for comparison."""
@@ -97,6 +99,9 @@ class _TorchRunner:
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model.max_seq_length = MODEL_WINDOW
         self._lock = threading.Lock()
+
+    def run_question(self, text: str) -> np.ndarray:
+        return self.run([text])[0]
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
@@ -196,7 +201,8 @@ class Embedder:
             release()
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._runner.run([text])[0]
+        """A question's vector: on OpenVINO from the int8 question graph (question_graph.py)."""
+        return self._runner.run_question(text)
 
 
 # Precisions whose vectors may be searched with each other's query vectors. bf16 vectors are

@@ -67,6 +67,9 @@ class OnnxModel:
         with self._batch_lock:
             self._batch = None
 
+    def run_question(self, text: str) -> np.ndarray:
+        return self.run([text])[0]
+
     def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> np.ndarray:
         """The graph's one output for a batch of texts or text pairs, as float32 rows."""
         feed = {k: v for k, v in self.tokenizer.batch(texts).items() if k in self._inputs}

@@ -18,7 +18,7 @@ import secrets
 import sys
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -145,20 +145,23 @@ class OpenVinoModel:
         self._core = ov.Core()
         self._model = _read(self._core, self.graph)
         self._inputs = [i.get_any_name() for i in self._model.inputs]
-        # Single short inputs (an embedder's questions) on the int8 graph when asked for and had.
-        self._single = None
-        if int8_questions:
-            from .question_graph import int8_question_model
-
-            self._single = int8_question_model(ov, self._core, self._model, self.graph, tokenizer, self._inputs)
+        # Questions (run_question) on the int8 question graph when asked for and had: read, or
+        # made, at the first question, so that a build never loads it.
+        self._int8_questions = int8_questions
+        self._question_model: Any = None  # an openvino.Model
+        self._question_model_tried = False
         self._lock = threading.Lock()
         self._compiled: dict = {}  # shape or "dynamic", "batch" -> (compiled model, pool of requests)
 
     def _get(self, key):
         with self._lock:
             if key not in self._compiled:
-                if isinstance(key, tuple):
-                    model = (self._single if key[0] == 1 and self._single is not None else self._model).clone()
+                if isinstance(key, tuple) and key[0] == "question":
+                    model = self._question_model.clone()
+                    model.reshape({name: list(key[1:]) for name in self._inputs})
+                    threads = small_threads(1)
+                elif isinstance(key, tuple):
+                    model = self._model.clone()
                     model.reshape({name: list(key) for name in self._inputs})
                     threads = small_threads(key[0])
                 else:
@@ -172,8 +175,28 @@ class OpenVinoModel:
         with self._lock:
             self._compiled.pop("batch", None)
 
-    def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> np.ndarray:
-        """The graph's one output for a batch of texts or text pairs, as float32 rows."""
+    @property
+    def question_precision(self) -> str:
+        """What run_question computes in: "int8" when the int8 question graph is in use."""
+        return "int8" if self._int8_model() is not None else self.precision
+
+    def _int8_model(self):
+        with self._lock:
+            if self._int8_questions and not self._question_model_tried:
+                from .question_graph import int8_question_model
+
+                self._question_model_tried = True
+                self._question_model = int8_question_model(import_openvino(), self._core, self._model, self.graph,
+                                                           self.tokenizer, self._inputs)
+            return self._question_model
+
+    def run_question(self, text: str) -> np.ndarray:
+        """One question's output row: on the int8 question graph when there is one, else as run."""
+        return self.run([text], question=self._int8_model() is not None)[0]
+
+    def run(self, texts: Sequence[str] | Sequence[tuple[str, str]], question: bool = False) -> np.ndarray:
+        """The graph's one output for a batch of texts or text pairs, as float32 rows (`question`:
+        one text, on the int8 question graph; see run_question)."""
         rows = len(texts)
         shape: tuple[int, int] | None = None
 
@@ -192,7 +215,10 @@ class OpenVinoModel:
 
         # Made at the padded shape at once: np.pad of three arrays cost a question ~0.19 ms.
         feed = {k: v for k, v in self.tokenizer.batch(texts, pad_to=pad_to).items() if k in self._inputs}
-        compiled, pool = self._get(shape or ("dynamic" if rows <= SMALL_BATCH else "batch"))
+        key: object = shape or ("dynamic" if rows <= SMALL_BATCH else "batch")
+        if question and shape is not None and rows == 1:
+            key = ("question", *shape)
+        compiled, pool = self._get(key)
         try:
             request = pool.get_nowait()
         except queue.Empty:
