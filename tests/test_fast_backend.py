@@ -153,19 +153,19 @@ def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
     import shutil
 
     from askkhorasan.openvino_model import OpenVinoModel
-    from askkhorasan.question_graph import FILES, RECORD
+    from askkhorasan.question_graph import FILES, RECORD, int8_question_model
 
     graph = tmp_path / "model.onnx"
     shutil.copy(int8_questions._runner.graph, graph)
     text = ["Why is the group shrouded in secrecy?"]
-    expected = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True).run_question(text[0])
+    expected = OpenVinoModel(graph, int8_questions.tokenizer, question_model=int8_question_model).run_question(text[0])
     assert np.allclose(expected, int8_questions.encode_query(text[0]))
     record = json.loads((tmp_path / RECORD).read_text())
     assert record["calibration_sha256"] and record["nncf"] and set(record["files"]) == set(FILES)
     weights = tmp_path / FILES[1]
     size = weights.stat().st_size
     weights.write_bytes(weights.read_bytes()[: size // 2])
-    again = OpenVinoModel(graph, int8_questions.tokenizer, int8_questions=True)
+    again = OpenVinoModel(graph, int8_questions.tokenizer, question_model=int8_question_model)
     assert again.question_precision == "int8" and np.allclose(again.run_question(text[0]), expected)
     assert weights.stat().st_size == size
 
@@ -173,6 +173,15 @@ def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
 def test_int8_questions_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "0")
     assert Embedder(backend="openvino")._runner.question_precision == "bf16"
+
+
+def _child_output(code: str, without: tuple[str, ...]) -> list[str]:
+    """The words a fresh Python prints running `code`, with these variables unset (CI markers:
+    telemetry switches itself off when it sees them)."""
+    env = {k: v for k, v in os.environ.items() if k not in without}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.split()
 
 
 @pytest.mark.slow
@@ -186,10 +195,7 @@ def test_nncf_is_imported_without_its_usage_telemetry():
         "from nncf.telemetry import wrapper\n"
         "print(isinstance(wrapper.telemetry, wrapper.NNCFTelemetry), os.environ.get('NNCF_CI'))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("NNCF_CI", "NNCF_DEV", "CI")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["False", "None"]  # a stub, not the real sender; NNCF_CI put back
+    assert _child_output(code, without=("NNCF_CI", "NNCF_DEV", "CI")) == ["False", "None"]  # a stub; NNCF_CI put back
 
 
 def test_answering_imports_no_torch(seed_built):
@@ -353,10 +359,7 @@ def test_openvino_is_imported_without_its_usage_telemetry():
         "import openvino_telemetry\n"
         "print(openvino_telemetry.Telemetry().consent, os.environ.get('CI'))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["False", "None"]
+    assert _child_output(code, without=("CI", "TF_BUILD", "JENKINS_URL")) == ["False", "None"]
 
 
 def test_a_build_frees_the_models_batch_buffers_once_it_has_embedded(tmp_path):

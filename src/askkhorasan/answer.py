@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import linear_model
-from .fact_kind import Kind, asked_kind, states
+from .fact_kind import CARDINAL_WORDS, MONTHS, Kind, asked_kind, states
 from .lexical import LexicalIndex, question_terms, tokenize, weighted_share
 from .linear_model import LinearModel
 from .retrieve import Hit, to_passage
@@ -37,14 +37,12 @@ TOP_PASSAGES = 5
 QUESTION_PENALTY = 0.25
 
 _NUMBER_WORDS = (
-    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
-    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|"
+    rf"(?:{CARDINAL_WORDS}|"
     r"half|halves|twice|thrice|thirds?|quarters?|percent|several|many|few|numerous|handful|majority|minority|single|double)"
 )
 _HAS_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.I)
-_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _HAS_TIME = re.compile(
-    rf"\b(?:1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b{_MONTHS}\b|\bcentur(?:y|ies)\b|\b(?:years?|months?|weeks?|days?) (?:ago|later|earlier|after|before)\b"
+    rf"\b(?:1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b{MONTHS}\b|\bcentur(?:y|ies)\b|\b(?:years?|months?|weeks?|days?) (?:ago|later|earlier|after|before)\b"
     r"|\b(?:since|until|during|after|before|when)\b",
     re.I,
 )

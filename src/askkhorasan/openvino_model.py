@@ -18,10 +18,11 @@ import secrets
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .environment import temporarily
 from .graph_cache import remembered_sha256
 from .onnx_model import batch_threads
 from .wordpieces import WordPieces
@@ -75,16 +76,40 @@ def import_openvino():
     the user's home, so that variable is set for the import alone."""
     if "openvino" in sys.modules:
         return sys.modules["openvino"]
-    before = os.environ.get("CI")
-    os.environ["CI"] = "true"
-    try:
+    with temporarily("CI", "true"):
         import openvino
-    finally:
-        if before is None:
-            del os.environ["CI"]
-        else:
-            os.environ["CI"] = before
     return openvino
+
+
+def kept_ir(core, folder: Path, files: tuple[str, str], record_name: str, wanted: dict):
+    """The OpenVINO model kept in `folder` as `files` (.xml, .bin), if its record there says it
+    was made from `wanted` and each file still has the size and sha256 recorded; else None."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        record = json.loads((folder / record_name).read_text(encoding="utf-8"))
+        if all(record[k] == v for k, v in wanted.items()) and all(
+            (folder / name).stat().st_size == record["files"][name]["bytes"]
+            and remembered_sha256(folder / name) == record["files"][name]["sha256"] for name in files
+        ):
+            return core.read_model(str(folder / files[0]))
+    return None
+
+
+def keep_ir(ov, model, folder: Path, files: tuple[str, str], record_name: str, record: dict) -> None:
+    """Save `model` into `folder` as `files`, then the record (`record` with each file's size and
+    sha256) that kept_ir checks. Each file is written whole or not at all; a read-only folder only
+    costs remaking the model next time."""
+    with contextlib.suppress(OSError):
+        tag = secrets.token_hex(4)
+        tmp = folder / f".{Path(files[0]).stem}.{tag}.xml"
+        ov.save_model(model, str(tmp), compress_to_fp16=False)
+        (folder / record_name).unlink(missing_ok=True)
+        for suffix, name in zip((".xml", ".bin"), files):
+            os.replace(tmp.with_suffix(suffix), folder / name)
+        record = {**record, "files": {name: {"bytes": (folder / name).stat().st_size,
+                                             "sha256": remembered_sha256(folder / name)} for name in files}}
+        tmp_record = folder / f".{record_name}.{tag}"
+        tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        os.replace(tmp_record, folder / record_name)
 
 
 def _read(core, graph: Path):
@@ -93,29 +118,12 @@ def _read(core, graph: Path):
     ONNX graph in the graph cache, with its size, sha256 and the OpenVINO version in
     openvino.json, and checked on load like the graph (remade from the graph if not whole)."""
     ov = import_openvino()
-
-    folder = graph.parent
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        record = json.loads((folder / IR_RECORD).read_text(encoding="utf-8"))
-        if record["openvino"] == ov.__version__ and record["onnx_sha256"] == remembered_sha256(graph) and all(
-            (folder / name).stat().st_size == record["files"][name]["bytes"]
-            and remembered_sha256(folder / name) == record["files"][name]["sha256"] for name in IR_FILES
-        ):
-            return core.read_model(str(folder / IR_FILES[0]))
+    wanted = {"openvino": ov.__version__, "onnx_sha256": remembered_sha256(graph)}
+    kept = kept_ir(core, graph.parent, IR_FILES, IR_RECORD, wanted)
+    if kept is not None:
+        return kept
     model = core.read_model(str(graph))
-    with contextlib.suppress(OSError):  # a read-only cache only costs the conversion next time
-        tag = secrets.token_hex(4)
-        tmp = folder / f".openvino.{tag}.xml"
-        ov.save_model(model, str(tmp), compress_to_fp16=False)
-        (folder / IR_RECORD).unlink(missing_ok=True)
-        for suffix, name in zip((".xml", ".bin"), IR_FILES):
-            os.replace(tmp.with_suffix(suffix), folder / name)
-        record = {"openvino": ov.__version__, "onnx_sha256": remembered_sha256(graph),
-                  "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": remembered_sha256(folder / name)}
-                            for name in IR_FILES}}
-        tmp_record = folder / f".{IR_RECORD}.{tag}"
-        tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        os.replace(tmp_record, folder / IR_RECORD)
+    keep_ir(ov, model, graph.parent, IR_FILES, IR_RECORD, wanted)
     return model
 
 
@@ -136,7 +144,8 @@ class OpenVinoModel:
     (made when none is free): concurrent questions run side by side, as on ONNX Runtime.
     """
 
-    def __init__(self, graph: str | Path, tokenizer: WordPieces, precision: str = "bf16", int8_questions: bool = False):
+    def __init__(self, graph: str | Path, tokenizer: WordPieces, precision: str = "bf16",
+                 question_model: Callable | None = None):
         ov = import_openvino()
 
         self.graph = Path(graph)
@@ -145,11 +154,12 @@ class OpenVinoModel:
         self._core = ov.Core()
         self._model = _read(self._core, self.graph)
         self._inputs = [i.get_any_name() for i in self._model.inputs]
-        # Questions (run_question) on the int8 question graph when asked for and had: read, or
-        # made, at the first question, so that a build never loads it.
-        self._int8_questions = int8_questions
+        # Questions (run_question) on the model `question_model(core, model, graph, tokenizer,
+        # inputs)` gives (question_graph.int8_question_model: the int8 graph, or None), asked for at
+        # the first question, so that a build never loads it.
+        self._make_question_model = question_model
         self._question_model: Any = None  # an openvino.Model
-        self._question_model_tried = False
+        self._question_model_tried = question_model is None
         self._lock = threading.Lock()
         self._compiled: dict = {}  # shape or "dynamic", "batch" -> (compiled model, pool of requests)
 
@@ -181,14 +191,14 @@ class OpenVinoModel:
         return "int8" if self._int8_model() is not None else self.precision
 
     def _int8_model(self):
-        with self._lock:
-            if self._int8_questions and not self._question_model_tried:
-                from .question_graph import int8_question_model
-
-                self._question_model_tried = True
-                self._question_model = int8_question_model(import_openvino(), self._core, self._model, self.graph,
-                                                           self.tokenizer, self._inputs)
-            return self._question_model
+        if not self._question_model_tried:  # every question after the first skips the lock
+            with self._lock:
+                if not self._question_model_tried:
+                    assert self._make_question_model is not None
+                    self._question_model = self._make_question_model(self._core, self._model, self.graph,
+                                                                     self.tokenizer, self._inputs)
+                    self._question_model_tried = True
+        return self._question_model
 
     def run_question(self, text: str) -> np.ndarray:
         """One question's output row: on the int8 question graph when there is one, else as run."""

@@ -26,11 +26,12 @@ import io
 import json
 import logging
 import os
-import secrets
 from pathlib import Path
 
+from .environment import temporarily
 from .graph_cache import remembered_sha256
 from .hashing import sha256_file
+from .openvino_model import import_openvino, keep_ir, kept_ir
 
 log = logging.getLogger(__name__)
 
@@ -49,52 +50,29 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "1") != "0"
 
 
-def _wanted(ov, graph: Path) -> dict:
-    return {"openvino": ov.__version__, "onnx_sha256": remembered_sha256(graph),
-            "calibration_sha256": sha256_file(CALIBRATION), "settings": SETTINGS}
-
-
-def _cached(core, folder: Path, wanted: dict):
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
-        if all(record[k] == v for k, v in wanted.items()) and all(
-            (folder / name).stat().st_size == record["files"][name]["bytes"]
-            and remembered_sha256(folder / name) == record["files"][name]["sha256"] for name in FILES
-        ):
-            return core.read_model(str(folder / FILES[0]))
-    return None
-
-
 def _import_nncf():
     """nncf, without its usage telemetry: it sends Google Analytics events from `quantize`
     unless NNCF_CI is set when it is imported (its switch for CI machines)."""
-    before = os.environ.get("NNCF_CI")
-    os.environ["NNCF_CI"] = "1"
-    try:
+    with temporarily("NNCF_CI", "1"):
         import nncf
-    finally:
-        if before is None:
-            del os.environ["NNCF_CI"]
-        else:
-            os.environ["NNCF_CI"] = before
     return nncf
 
 
-def int8_question_model(ov, core, model, graph: Path, tokenizer, inputs: list[str]):
+def int8_question_model(core, model, graph: Path, tokenizer, inputs: list[str]):
     """The int8 OpenVINO model for questions, made from `model` (the graph as OpenVINO `core`
-    read it) if it is not cached beside `graph`; None when it cannot be had (the bf16 graph
-    answers). `ov` is the openvino module, imported without its telemetry."""
-    if not enabled():
-        return None
+    read it) if it is not kept beside `graph`; None when it cannot be had (the bf16 graph
+    answers). OpenVinoModel calls it at its first question."""
+    ov = import_openvino()
     folder = graph.parent
     try:
-        wanted = _wanted(ov, graph)
+        wanted = {"openvino": ov.__version__, "onnx_sha256": remembered_sha256(graph),
+                  "calibration_sha256": sha256_file(CALIBRATION), "settings": SETTINGS}
     except OSError as exc:
         log.warning("no int8 question graph (%s); questions use the bf16 graph", exc)
         return None
-    cached = _cached(core, folder, wanted)
-    if cached is not None:
-        return cached
+    kept = kept_ir(core, folder, FILES, RECORD, wanted)
+    if kept is not None:
+        return kept
     try:
         nncf = _import_nncf()
     except ImportError:
@@ -111,17 +89,5 @@ def int8_question_model(ov, core, model, graph: Path, tokenizer, inputs: list[st
     except Exception as exc:  # an optional speed-up: any failure leaves the bf16 graph answering
         log.warning("quantizing the question graph failed (%s); questions use the bf16 graph", exc)
         return None
-    with contextlib.suppress(OSError):  # a read-only cache only costs the quantizing next time
-        tag = secrets.token_hex(4)
-        tmp = folder / f".question-int8.{tag}.xml"
-        ov.save_model(quantized, str(tmp), compress_to_fp16=False)
-        (folder / RECORD).unlink(missing_ok=True)
-        for suffix, name in zip((".xml", ".bin"), FILES):
-            os.replace(tmp.with_suffix(suffix), folder / name)
-        record = {**wanted, "nncf": nncf.__version__,
-                  "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": remembered_sha256(folder / name)}
-                            for name in FILES}}
-        tmp_record = folder / f".{RECORD}.{tag}"
-        tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        os.replace(tmp_record, folder / RECORD)
+    keep_ir(ov, quantized, folder, FILES, RECORD, {**wanted, "nncf": nncf.__version__})
     return quantized
