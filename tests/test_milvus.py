@@ -348,6 +348,72 @@ def test_a_damaged_milvus_index_is_refused_on_load_and_a_build_repairs_it(tmp_pa
         release(location)
 
 
+def index_files(db: Path) -> dict[Path, int]:
+    """Milvus Lite's index files (derived from each segment's rows) and their sizes."""
+    return {f: f.stat().st_size for f in sorted(db.glob("collections/*/partitions/*/indexes/*.idx"))}
+
+
+@pytest.mark.slow
+def test_a_truncated_milvus_lite_index_file_is_built_again_from_its_rows(tmp_path, embedder):
+    # what a process killed while Milvus Lite wrote an index file left behind (CI saw it after a killed build)
+    corpus = seed_corpus(tmp_path)
+    location = f"milvus-lite:{tmp_path / 't.db'}"
+    try:
+        build_index(corpus, location, embedder=embedder)
+        questions = ["Where did TTP operatives pledge allegiance?", "Why is the group shrouded in secrecy?"]
+        answers = [Index(location, embedder=embedder).ask(q) for q in questions]
+        release(location)
+        whole = index_files(tmp_path / "t.db")
+        assert len(whole) == 4  # one segment in each of the generation's collections
+        for f, size in whole.items():
+            f.write_bytes(f.read_bytes()[: size // 2])
+
+        again = Index(location, embedder=embedder)
+        for question, answer in zip(questions, answers):
+            same_answer(answer, again.ask(question))
+        assert index_files(tmp_path / "t.db") == whole
+    finally:
+        release(location)
+
+
+@pytest.mark.slow
+def test_an_index_file_whose_writer_dies_is_never_left_in_place(tmp_path, embedder, monkeypatch):
+    from milvus_lite.index.brute_force import BruteForceIndex
+
+    from askkhorasan.errors import IndexCorruptError
+    from askkhorasan.lite_sidecars import PARTIAL
+
+    corpus = seed_corpus(tmp_path)
+    location = f"milvus-lite:{tmp_path / 'w.db'}"
+    db = tmp_path / "w.db"
+    try:
+        build_index(corpus, location, embedder=embedder)
+        release(location)
+        whole = index_files(db)
+        passages = next(f for f in whole if "_p/" in f.as_posix())
+        passages.unlink()
+        left = passages.parent / f"{PARTIAL}999999999-x"  # what a killed writer (a process long gone) left aside
+        left.mkdir()
+        (left / passages.name).write_bytes(b"\x93NUMPY")
+
+        def dies_half_way(self, path):
+            Path(path).write_bytes(b"\x93NUMPY\x01\x00")
+            raise MemoryError("the writer dies here")
+
+        monkeypatch.setattr(BruteForceIndex, "save", dies_half_way)
+        with pytest.raises(IndexCorruptError):
+            Index(location, embedder=embedder)
+        assert not passages.exists() and not left.exists()
+        assert not [p for p in passages.parent.iterdir() if p.name.startswith(PARTIAL)]
+        release(location)
+
+        monkeypatch.undo()
+        assert "shrouded" in Index(location, embedder=embedder).ask("Why is the group shrouded in secrecy?").text
+        assert index_files(db) == whole
+    finally:
+        release(location)
+
+
 KILLED_BUILD = """
 import sys, time
 from askkhorasan import build_index, milvus_store

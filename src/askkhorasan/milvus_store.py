@@ -72,6 +72,7 @@ from typing import Any
 
 import numpy as np
 
+from . import lite_sidecars
 from .errors import AskKhorasanError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from .settings import FORMAT_VERSION
 from .types import MilvusDocumentRow, PassageRow
@@ -166,6 +167,7 @@ def client(target: MilvusTarget, create: bool = True) -> Any:
                     kwargs.update(user=user, password=os.environ.get("ASKKHORASAN_MILVUS_PASSWORD", ""))
             else:
                 target.lite_path.parent.mkdir(parents=True, exist_ok=True)
+                lite_sidecars.install()
             try:
                 c = MilvusClient(uri=target.uri, **kwargs)
             except Exception as exc:  # pymilvus raises its own and grpc's errors
