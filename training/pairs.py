@@ -13,6 +13,7 @@ import gzip
 import json
 import math
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +67,34 @@ class ArticleText:
         return self.shared(terms, j) / total if total else None
 
 
+_WORD = re.compile(r"\w[\w'’-]*")
+# Words that say what kind of answer is asked for: a reader keeps them whatever else they change.
+_KIND_WORDS = {"year", "years", "date", "percent", "percentage", "number", "many", "much", "century", "decade",
+               "month", "day", "name", "named", "called", "long", "old", "far", "time", "kind", "type", "who", "when"}
+
+
+def mask_shared(question: str, sentence: str, rng: random.Random, p: float = 0.5) -> str:
+    """The question with each common word the sentence also holds masked with probability `p`
+    (names, numbers and the words that ask for a kind of answer are kept: readers keep them too)."""
+    held = set(tokenize([sentence])[0])
+
+    def maybe(m: re.Match) -> str:
+        word = m.group(0)
+        if word[0].isupper() or any(ch.isdigit() for ch in word) or word.lower() in _KIND_WORDS:
+            return word
+        terms = tokenize([word])[0]
+        return "[MASK]" if terms and set(terms) <= held and rng.random() < p else word
+
+    return _WORD.sub(maybe, question)
+
+
 def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: int = 2, other_paragraphs: int = 2,
                skip_questions: set[str] | None = None, low_overlap_share: float = 0.0, low_overlap_max: float = 0.35,
-               hard_same_paragraph: bool = False) -> list[tuple[str, str, int]]:
-    """`low_overlap_share` of the questions are drawn from those whose answer sentence holds at most
+               hard_same_paragraph: bool = False, mask_overlap_share: float = 0.0) -> list[tuple[str, str, int]]:
+    """`mask_overlap_share` of the questions have about half of their words that the answer sentence
+    also holds replaced by [MASK] (in all of that question's pairs): the model must then find the
+    answer by what the question asks rather than by the words it shares, as when readers ask in
+    their own words. `low_overlap_share` of the questions are drawn from those whose answer sentence holds at most
     `low_overlap_max` of their IDF weight (questions in other words than the answer's, as readers ask);
     `hard_same_paragraph` takes the paragraph's sentences that share most with the question as its
     negatives instead of random ones (the sentence that talks about it in the question's words)."""
@@ -125,6 +150,8 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
             if a1 > e + 1:  # the answer runs over two sentences: neither alone is a clean positive
                 continue
             q = qa["question"].strip()
+            if mask_overlap_share and rng.random() < mask_overlap_share:
+                q = mask_shared(q, pos_text, rng)
             pairs.append((q, pos_text, 1))
             qt = set(question_terms(q))
             if hard_same_paragraph:
