@@ -31,6 +31,7 @@ from askkhorasan.answer import Candidate
 from askkhorasan.hashing import sha256_file
 
 CONF_FEATURES = ("model_logit", "feature_logit", "margin", "feature_answerable")
+PARAPHRASE_SETS = ("iskp", "sample", "mixed")
 
 
 def candidates_of(q: dict, read: int, sel: Selection | None) -> list[Candidate]:
@@ -58,6 +59,8 @@ def main() -> None:
     ap.add_argument("dump", type=Path, nargs="+")
     ap.add_argument("--max-refused", type=float, default=0.04, help="in any one set")
     ap.add_argument("--max-words", type=float, default=32.0, help="mean quote length the next-sentence rule may reach")
+    ap.add_argument("--curve", action="store_true",
+                    help="also print the refusal trade-off (paraphrase tune sets) at other thresholds and floors")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
 
@@ -142,6 +145,16 @@ def main() -> None:
               f"conf>=.5 right {np.mean(y[sure]) if sure.any() else float('nan'):.3f} ({sure.sum()})")
     sure = (p >= 0.5) & found
     print(f"all: confidence >= 0.5 right {np.mean(y[sure]):.3f} of {sure.sum()}")
+    if args.curve:
+        # To compare answer models at equal refusal of answerable paraphrases (before the fact-kind rule).
+        para = np.isin(set_arr, list(PARAPHRASE_SETS))
+        print("threshold  floor  | paraphrase answer  answerable refused | near-topic refused  squad-gapped  offtopic")
+        for m in (-1e9, -3.0, -2.5, -2.0):
+            for t in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
+                f = (fa >= min_fa) & (top_logit >= m) & (p >= t)
+                print(f"{t:>9.2f} {max(m, -99):>6.1f}  | {np.mean(y[para & is_ans] & f[para & is_ans]):>17.3f} "
+                      f"{np.mean(~f[para & is_ans]):>19.3f} | {np.mean(~f[para & ~is_ans]):>18.3f} "
+                      f"{np.mean(~f[set_arr == 'squad-gapped']):>13.3f} {np.mean(~f[set_arr == 'offtopic']):>9.3f}")
 
     sel = Selection(**{**sel.__dict__, "confidence_features": CONF_FEATURES,
                        "confidence_weights": tuple(float(w) for w in conf.coef_[0]),
