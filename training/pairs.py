@@ -88,10 +88,32 @@ def mask_shared(question: str, sentence: str, rng: random.Random, p: float = 0.5
     return _WORD.sub(maybe, question)
 
 
+_VAGUE = (
+    (re.compile(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|amount)\b", re.I), "some"),
+    (re.compile(r"\bwhen\b|\bwhat (?:year|date|time|century|decade|month|day)\b|\bwhich year\b", re.I), "at one point"),
+    (re.compile(r"\bwho(?:m|se)?\b", re.I), "someone"),
+    (re.compile(r"\bwhere\b", re.I), "a certain place"),
+    (re.compile(r"\bwhy\b", re.I), "for some reason"),
+)
+
+
+def without_answer(sentence: str, start: int, end: int, question: str) -> str:
+    """The sentence with its answer (sentence[start:end]) replaced by a vague phrase of the kind asked."""
+    filler = next((f for pattern, f in _VAGUE if pattern.search(question)), "something")
+    head = sentence[:start]
+    if filler.startswith(("a ", "some")) and re.search(r"\b[Tt]he $", head):
+        head = head[:-4]
+    return head + (filler if head else filler[0].upper() + filler[1:]) + sentence[end:]
+
+
 def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: int = 2, other_paragraphs: int = 2,
                skip_questions: set[str] | None = None, low_overlap_share: float = 0.0, low_overlap_max: float = 0.35,
-               hard_same_paragraph: bool = False, mask_overlap_share: float = 0.0) -> list[tuple[str, str, int]]:
-    """`mask_overlap_share` of the questions have about half of their words that the answer sentence
+               hard_same_paragraph: bool = False, mask_overlap_share: float = 0.0,
+               vague_negatives: bool = False) -> list[tuple[str, str, int]]:
+    """`vague_negatives` adds, for each question, its answer sentence with the answer replaced by
+    a vague phrase of the kind asked ("some", "someone", "at one point"…) as a negative: the
+    sentence that talks about exactly this but does not say it, as near-topic questions meet.
+    `mask_overlap_share` of the questions have about half of their words that the answer sentence
     also holds replaced by [MASK] (in all of that question's pairs): the model must then find the
     answer by what the question asks rather than by the words it shares, as when readers ask in
     their own words. `low_overlap_share` of the questions are drawn from those whose answer sentence holds at most
@@ -153,6 +175,8 @@ def make_pairs(articles: list[dict], questions: int, seed: int, same_paragraph: 
             if mask_overlap_share and rng.random() < mask_overlap_share:
                 q = mask_shared(q, pos_text, rng)
             pairs.append((q, pos_text, 1))
+            if vague_negatives:
+                pairs.append((q, without_answer(pos_text, a0 - s, a1 - s, q), 0))
             qt = set(question_terms(q))
             if hard_same_paragraph:
                 first = art.row(pi, 0)

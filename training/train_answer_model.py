@@ -77,6 +77,8 @@ def main() -> None:
                     help="the paragraph's sentences that share most with the question as negatives, not random ones")
     ap.add_argument("--mask-overlap-share", type=float, default=0.0,
                     help="share of questions with about half of the words their answer sentence holds masked (training/pairs.py)")
+    ap.add_argument("--vague-negatives", action="store_true",
+                    help="each question's answer sentence with the answer replaced by a vague phrase, as a negative")
     ap.add_argument("--test-questions", type=int, default=600, help="questions from the 20 held-out articles to measure on")
     ap.add_argument("--minutes", type=float, default=55.0, help="stop training after this long, whatever is left")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -92,7 +94,8 @@ def main() -> None:
     # The last 20 articles are kept out of training to measure on.
     train_articles, test_articles = articles[:-20], articles[-20:]
     train = pairdata.make_pairs(train_articles, args.questions, args.seed, low_overlap_share=args.low_overlap_share,
-                                hard_same_paragraph=args.hard_negatives, mask_overlap_share=args.mask_overlap_share)
+                                hard_same_paragraph=args.hard_negatives, mask_overlap_share=args.mask_overlap_share,
+                                vague_negatives=args.vague_negatives)
     test = pairdata.make_pairs(test_articles, args.test_questions, args.seed + 1)
     print(f"pairs: {len(train)} train, {len(test)} test ({time.time() - t0:.0f} s)", flush=True)
 
