@@ -122,18 +122,23 @@ def main() -> None:
     fa = np.array([q["feature_answerable"] for q in qs])
     set_arr = np.array(sets)
     top_logit = np.array([max([c["logit"] for c in q["candidates"][:read]] or [-10.0]) for q in qs])
+
+    def answered(min_answerable: float, min_logit: float, threshold: float) -> np.ndarray:
+        """Which questions pass both floors and the confidence threshold (rerank.answers)."""
+        return (fa >= min_answerable) & (top_logit >= min_logit) & (p >= threshold)
+
     best_rule = None
     for u in (0.0, 0.002, 0.005, 0.01, 0.02):
         for m in (-1e9, -4.0, -3.5, -3.0, -2.5):
             for t in (0.0, 0.05, 0.1, 0.15, 0.2):
-                found = (fa >= u) & (top_logit >= m) & (p >= t)
+                found = answered(u, m, t)
                 # Every set counts alike, and none may lose more than --max-refused of its answerable questions.
                 refused_ans = max(np.mean(~found[is_ans & (set_arr == s)]) for s in set(sets) if (is_ans & (set_arr == s)).any())
                 refused_una = np.mean([np.mean(~found[~is_ans & (set_arr == s)]) for s in set(sets) if (~is_ans & (set_arr == s)).any()])
                 if refused_ans <= args.max_refused and (best_rule is None or refused_una > best_rule[0] + 1e-9):
                     best_rule = (refused_una, u, m, t)
     _, min_fa, min_logit, threshold = best_rule
-    found = (fa >= min_fa) & (top_logit >= min_logit) & (p >= threshold)
+    found = answered(min_fa, min_logit, threshold)
     print(f"refuse below: answerability {min_fa}, answer-model logit {min_logit}, confidence {threshold}: "
           f"refuses {np.mean(~found[is_ans]):.3f} of answerable, {np.mean(~found[~is_ans]):.3f} of unanswerable")
     for s in dict.fromkeys(sets):
@@ -151,7 +156,7 @@ def main() -> None:
         print("threshold  floor  | paraphrase answer  answerable refused | near-topic refused  squad-gapped  offtopic")
         for m in (-1e9, -3.0, -2.5, -2.0):
             for t in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-                f = (fa >= min_fa) & (top_logit >= m) & (p >= t)
+                f = answered(min_fa, m, t)
                 print(f"{t:>9.2f} {max(m, -99):>6.1f}  | {np.mean(y[para & is_ans] & f[para & is_ans]):>17.3f} "
                       f"{np.mean(~f[para & is_ans]):>19.3f} | {np.mean(~f[para & ~is_ans]):>18.3f} "
                       f"{np.mean(~f[set_arr == 'squad-gapped']):>13.3f} {np.mean(~f[set_arr == 'offtopic']):>9.3f}")
