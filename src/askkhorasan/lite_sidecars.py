@@ -31,8 +31,10 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        from milvus_lite.storage.segment import Segment
-
+        try:
+            from milvus_lite.storage.segment import Segment
+        except ImportError:  # pymilvus alone: opening a .db then fails with pymilvus's own "install milvus-lite"
+            return
         Segment.build_or_load_index = _safe(Segment.build_or_load_index, scalar=False)
         Segment.build_or_load_scalar_index = _safe(Segment.build_or_load_scalar_index, scalar=True)
         _installed = True
