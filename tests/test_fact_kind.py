@@ -35,6 +35,9 @@ from askkhorasan.fact_kind import COUNT, DATE, MONEY, PERSON, QUANTITY, SHARE, Y
     ("Who is the Queen's representative in Victoria?", PERSON),
     ("When did the founder die?", DATE),  # the order of the kinds: a date is asked for
     ("Who fought against ISKP?", None),  # armies fight too
+    ("Who rules Afghanistan now?", None),  # the Taliban
+    ("Who led the crackdown on ISKP?", None),  # leading a group is a person's, not a crackdown
+    ("Who heads the Taliban government?", PERSON),
     ("Who serves as the visible front of ISKP?", None),
     ("What was the name of the Islamic State media outlet?", None),  # not a person
     ("What did the experts say?", None),

@@ -86,9 +86,13 @@ _PERSON_NOUN = (
     r"successors?|predecessors?|heirs?|popes?|bishops?|clerics?|imams?|mullahs?|deputy|deputies|representatives?|"
     r"ambassadors?|envoys?|experts?|scholars?|historians?|analysts?|officials?|journalists?|person|people)"
 )
+# Groups rule, found, fight and kill as often as people do ("Who rules Afghanistan?" — the
+# Taliban), so only deeds a person does, and leading only a group ("Who leads ISKP?", not "Who
+# led the crackdown?").
 _PERSON_DEED = (
-    r"(?:leads|led|heads|headed|founded|co-founded|wrote|authored|commanded|invented|discovered|proved|ruled|rules|"
-    r"governs|governed|chairs|chaired|composed|painted|coined|assassinated|succeeded|preceded)"
+    r"(?:wrote|authored|commanded|invented|discovered|proved|composed|painted|coined|chairs|chaired|succeeded|"
+    r"preceded|(?:leads|led|heads|headed) (?:the |its |their )?(?:(?-i:[A-Z])[\w’'-]*|(?:[\w-]+ ){0,2}?(?:group|organi[sz]ation|"
+    r"movement|resistance|party|army|network|faction|militia|insurgency|rebels|state|government|regime|branch)\b))"
 )
 
 _ASKS = (
