@@ -116,3 +116,14 @@ def test_finding_names_does_not_load_torch():
             "print(people('Leonid Levin worked in the Soviet Union.'), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "('Leonid Levin',) False"
+
+
+def test_names_are_found_from_many_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"{name} met the envoy in Kabul on day {i}." for i, name in
+             enumerate(["Leonid Levin", "Manuel Blum", "Linda Dessau", "Anwar Sadat"] * 8)]
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(names.people, texts))
+    assert found == [names.people(t) for t in texts]
+    assert {f[0] for f in found} == {"Leonid Levin", "Manuel Blum", "Linda Dessau", "Anwar Sadat"}

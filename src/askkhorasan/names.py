@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
-from functools import cache
 from pathlib import Path
 
 from .errors import ModelError
@@ -40,7 +39,7 @@ SHA256 = {
     "vocab/vectors.cfg": "ff4359091952c8cd16f1f0482f5770fb82d1707368d5cca3c46aa501f552e3c5",
 }
 _UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 def pipeline_folder() -> Path:
@@ -72,12 +71,18 @@ def _import_spacy():
     return spacy
 
 
-@cache
+_loaded = None
+
+
 def _recogniser():
-    with _LOCK:
-        folder = pipeline_folder()
-        verify(folder)
-        return _import_spacy().load(folder, exclude=_UNUSED)
+    global _loaded
+    if _loaded is None:
+        with _LOCK:
+            if _loaded is None:
+                folder = pipeline_folder()
+                verify(folder)
+                _loaded = _import_spacy().load(folder, exclude=_UNUSED)
+    return _loaded
 
 
 def warm() -> None:
@@ -87,5 +92,7 @@ def warm() -> None:
 
 def people(text: str) -> tuple[str, ...]:
     """The spans the recogniser calls a person, in order, a possessive "'s" left off."""
-    doc = _recogniser()(text)
+    nlp = _recogniser()
+    with _LOCK:  # one document at a time: a pipeline adds to its shared string store as it reads
+        doc = nlp(text)
     return tuple(e.text.removesuffix("'s").removesuffix("’s") for e in doc.ents if e.label_ == "PERSON")
