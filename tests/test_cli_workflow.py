@@ -62,7 +62,7 @@ def test_explain_shows_candidates_scores_words_and_the_deciding_stage(folders):
 
 @pytest.mark.parametrize("question, stage", [
     (OFF_TOPIC, "answerability check"),
-    ("How many fighters does ISKP have?", "fact-kind rule"),
+    ("Who leads ISKP?", "fact-kind rule"),
 ])
 def test_a_refusal_explains_itself(folders, question, stage):
     result = run("ask", question, "--explain", "--index", folders / "index")

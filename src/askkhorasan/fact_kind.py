@@ -143,8 +143,7 @@ def states(kind: Kind, quote: str, question: str) -> bool:
     if kind is PERSON:
         from .names import people  # spaCy loads only for such questions
 
-        asked = question.lower()
-        return any(p.lower() not in asked for p in people(quote))
+        return any(p.lower() not in question.lower() for p in people(quote))
     asked = set(_numbers(question))
     years_asked = "year" in question.lower()
     for m in _NUMBER.finditer(quote):
