@@ -102,6 +102,13 @@ def test_the_app_starts_with_only_what_the_first_answer_needs(seed_built):
         "from gradio_client import Client\n"
         "state['answer'] = Client(app.local_url, verbose=False).predict("
         "'Why is the group shrouded in secrecy?', api_name='/ask')['found']\n"
+        "import time\n"
+        "from askkhorasan import names\n"
+        "deadline = time.monotonic() + 60\n"
+        "while names._loaded is None and time.monotonic() < deadline:\n"
+        "    time.sleep(0.1)\n"
+        "state['names'] = names._loaded is not None\n"
+        "state['torch_after'] = 'torch' in sys.modules\n"
         "print('state:', json.dumps(state))\n"
         "app.close()\n"
     )
@@ -114,4 +121,6 @@ def test_the_app_starts_with_only_what_the_first_answer_needs(seed_built):
     assert state["loaded"] == []
     assert state["ipython"] is None
     assert state["limit"] == 4
+    # After the first answer the name recogniser loads in the background, and still without torch.
+    assert state["names"] and not state["torch_after"]
     assert state["answer"] is True

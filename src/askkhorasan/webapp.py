@@ -135,8 +135,7 @@ def ensure_index(corpus_dir: Path, index_dir: str | Path, settings: Settings = D
 
 
 def warm_up(index_dir: str | Path) -> threading.Thread:
-    """Open the index and load both models in a thread, answering one question, then the name
-    recogniser the fact-kind rule asks about "who" questions (names.py, ~0.9 s), so that the
+    """Open the index and load both models in a thread, answering one question, so that the
     first question asked in the app is not the one that waits for them. An error is left
     for create_app to raise, in the main thread; a question asked before the thread is done
     waits for the models it is loading (open_index and the models are loaded once, under locks)."""
@@ -144,7 +143,6 @@ def warm_up(index_dir: str | Path) -> threading.Thread:
     def run():
         try:
             open_index(index_dir).ask(EXAMPLES[0])
-            names.warm()
         except AskKhorasanError:
             pass
         except Exception:  # noqa: BLE001 — reported, and create_app meets it again
@@ -259,6 +257,8 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             return answer_html(index.ask(question, explain=True))
         except AskKhorasanError as exc:
             raise fail(exc) from None
+        finally:
+            names.warm_in_background()  # for "who" questions (fact_kind.py), off the first answer's path
 
     def ask_json(question: str) -> dict:
         """Ask the sources a question; returns the answer with its citations, passages, band and explanation."""
@@ -266,6 +266,8 @@ def create_app(index_dir: str | Path = "index", corpus_dir: str | Path = "corpus
             return index.ask(question, explain=True).to_dict()
         except AskKhorasanError as exc:
             raise fail(exc) from None
+        finally:
+            names.warm_in_background()
 
     def view(source: str, start: int, end: int, window_start: int | None = None, window_end: int | None = None):
         from .viewer import document_view
