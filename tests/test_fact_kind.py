@@ -1,10 +1,10 @@
 """The fact-kind rule's two halves: what a question asks for, and whether a quote states it."""
 
-import pytest
-
+import shutil
 import subprocess
 import sys
-import shutil
+
+import pytest
 
 from askkhorasan import names
 from askkhorasan.errors import ModelError
@@ -95,7 +95,7 @@ def test_a_person_is_asked_for_and_the_quote_must_name_someone_new(quote, questi
     assert states(PERSON, quote, question) is held
 
 
-def test_the_entity_pipeline_is_checked_before_it_is_read(tmp_path, monkeypatch):
+def test_the_entity_pipeline_is_checked_before_it_is_read(tmp_path):
     copy = tmp_path / "pipeline"
     shutil.copytree(names.pipeline_folder(), copy)
     names.verify(copy)
@@ -110,6 +110,7 @@ def test_the_entity_pipeline_is_checked_before_it_is_read(tmp_path, monkeypatch)
         names.verify(copy)
 
 
+@pytest.mark.slow
 def test_finding_names_does_not_load_torch():
     # The OpenVINO and ONNX paths never load torch; spaCy's thinc would, only to offer it.
     code = ("import sys; from askkhorasan.names import people; "

@@ -87,11 +87,6 @@ def _recogniser():
     return _loaded
 
 
-def warm() -> None:
-    """Load the recogniser now."""
-    _recogniser()
-
-
 _warming = False
 
 
