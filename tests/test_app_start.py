@@ -118,7 +118,11 @@ def test_the_app_starts_with_only_what_the_first_answer_needs(seed_built):
     assert out.returncode == 0, out.stderr
     state = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("state:"))[6:])
     assert state["gc"] and state["frozen"] > 100_000
-    assert state["loaded"] == []
+    # Of the libraries checked, only the one that embeds the question on this CPU's default backend.
+    from askkhorasan.embed import BACKENDS, default_backend
+
+    library = BACKENDS[default_backend()][0]
+    assert state["loaded"] == ([library] if library in ("onnxruntime", "torch") else [])
     assert state["ipython"] is None
     assert state["limit"] == 4
     # After the first answer the name recogniser loads in the background, and still without torch.

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from askkhorasan import Index, IndexIncompatibleError, build_index
+from askkhorasan import Index, IndexIncompatibleError, build_index, cpu
 from askkhorasan.embed import BACKENDS, DEFAULT_BACKEND, Embedder, compatible
 from askkhorasan.graph_cache import GRAPH, RECORD, _checked
 from askkhorasan.settings import MODEL_WINDOW
@@ -67,8 +67,17 @@ def bf16():
 
 @pytest.fixture(scope="module")
 def int8_questions():
-    """The OpenVINO backend as shipped: questions on the int8 question graph."""
-    embedder = Embedder(backend="openvino")
+    """The OpenVINO backend with questions on the int8 question graph: as shipped on a CPU
+    with an int8 dot-product unit, turned on by hand elsewhere so that it is checked there too."""
+    before = os.environ.get("ASKKHORASAN_INT8_QUESTIONS")
+    os.environ["ASKKHORASAN_INT8_QUESTIONS"] = "1"
+    try:
+        embedder = Embedder(backend="openvino")
+    finally:
+        if before is None:
+            del os.environ["ASKKHORASAN_INT8_QUESTIONS"]
+        else:
+            os.environ["ASKKHORASAN_INT8_QUESTIONS"] = before
     assert embedder._runner.question_precision == "int8", "no int8 question graph: is nncf installed?"
     return embedder
 
@@ -94,9 +103,7 @@ def test_graph_vectors_match_torch(backend, fp32, bf16, reference, seed_sentence
 
 
 def test_default_backend_is_openvino_where_the_cpu_computes_bf16():
-    from askkhorasan.embed import _cpu_has_bf16
-
-    assert DEFAULT_BACKEND == ("openvino" if _cpu_has_bf16() else "onnx")
+    assert DEFAULT_BACKEND == ("openvino" if cpu.has_bf16() else "onnx")
 
 
 def test_bf16_questions_search_an_fp32_index_like_fp32_questions(seed_built, fp32, bf16):
@@ -116,10 +123,10 @@ def test_bf16_questions_search_an_fp32_index_like_fp32_questions(seed_built, fp3
 
 
 @pytest.mark.slow
-def test_int8_questions_answer_the_held_out_questions_as_torch_does(seed_built, reference, bf16, int8_questions):
-    """The fidelity gate for the quantized question graph: the project's held-out questions get
-    the same figures as with torch's question vectors (within half a point: here, all 23 the
-    same), and each question vector stays close to torch's and finds bf16's top passages."""
+def test_int8_questions_answer_the_held_out_questions_as_torch_does(seed_built, reference, int8_questions):
+    """The fidelity gate for the quantized question graph, on any CPU: the project's held-out
+    questions get the same figures as with torch's question vectors (within half a point:
+    here, all 23 the same)."""
     from askkhorasan.evaluate import evaluate_index, load_questions
 
     questions = load_questions(ROOT / "tests" / "data" / "seed_questions.jsonl")
@@ -127,6 +134,19 @@ def test_int8_questions_answer_the_held_out_questions_as_torch_does(seed_built, 
                for name, e in (("torch", reference), ("int8", int8_questions))}
     for key in ("hit@1", "hit@3", "mrr@10", "answer_accuracy", "refused_answerable", "refused_unanswerable"):
         assert abs(figures["int8"][key] - figures["torch"][key]) <= 0.005, (key, figures)
+
+
+@pytest.mark.slow
+def test_int8_question_vectors_stay_close_to_torch_and_find_the_same_passages(seed_built, reference, bf16, int8_questions):
+    """Where the graph is on by default (an int8 dot-product unit), each question vector stays
+    close to torch's and finds bf16's top passages. On AVX2 alone, where it is off unless asked
+    for, it drifts further (cosine 0.9963 on average, 0.9906 at least; one seed question's third
+    passage differs), which is one reason it is off there; see question_graph.enabled."""
+    from askkhorasan.evaluate import load_questions
+
+    if not cpu.has_int8_dot():
+        pytest.skip("no int8 dot-product unit: the int8 question graph is off on this CPU")
+    questions = load_questions(ROOT / "tests" / "data" / "seed_questions.jsonl")
     texts = [q.question for q in questions] + [t for t in EDGE_CASES if len(t.strip()) > 1]
     expected = reference.encode(texts)
     got = np.stack([int8_questions.encode_query(t) for t in texts])
@@ -173,6 +193,21 @@ def test_int8_question_graph_is_kept_and_checked(int8_questions, tmp_path):
 def test_int8_questions_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "0")
     assert Embedder(backend="openvino")._runner.question_precision == "bf16"
+
+
+def test_int8_questions_are_on_only_where_the_cpu_has_int8_units_unless_asked(monkeypatch):
+    from askkhorasan import question_graph
+
+    monkeypatch.delenv("ASKKHORASAN_INT8_QUESTIONS", raising=False)
+    for cpu_flags, on in (({"avx2", "avx512_vnni"}, True), ({"avx2", "avx_vnni"}, True),
+                          ({"amx_int8"}, True), ({"avx2", "fma"}, False), (set(), False)):
+        monkeypatch.setattr(cpu, "flags", lambda f=frozenset(cpu_flags): f)
+        assert question_graph.enabled() is on, cpu_flags
+        monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "0")
+        assert not question_graph.enabled()
+        monkeypatch.setenv("ASKKHORASAN_INT8_QUESTIONS", "1")
+        assert question_graph.enabled()
+        monkeypatch.delenv("ASKKHORASAN_INT8_QUESTIONS")
 
 
 def _child_output(code: str, without: tuple[str, ...]) -> list[str]:

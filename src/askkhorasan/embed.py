@@ -12,7 +12,6 @@ and are not mixed with the others'. `ASKKHORASAN_BACKEND` chooses.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -21,6 +20,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from . import cpu
 from .environment import set_defaults
 from .errors import ModelError
 from .settings import MODEL_DIMENSION, MODEL_NAME, MODEL_WEIGHTS_SHA256, MODEL_WINDOW
@@ -38,16 +38,6 @@ BACKENDS = {  # name: (library, precision of the vectors)
 }
 
 
-@functools.lru_cache(maxsize=1)
-def _cpu_has_bf16() -> bool:
-    """AVX512-BF16 or AMX-BF16, read from /proc/cpuinfo (importing OpenVINO to ask costs more)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def _openvino_installed() -> bool:
     import importlib.util
 
@@ -55,7 +45,7 @@ def _openvino_installed() -> bool:
 
 
 # Without native bf16, OpenVINO computes in fp32, slower than ONNX Runtime here.
-DEFAULT_BACKEND = "openvino" if _cpu_has_bf16() and _openvino_installed() else "onnx"
+DEFAULT_BACKEND = "openvino" if cpu.has_bf16() and _openvino_installed() else "onnx"
 
 
 def default_backend() -> str:

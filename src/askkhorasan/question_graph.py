@@ -16,7 +16,8 @@ It is made once per graph with NNCF's post-training quantization, calibrated on 
 *training* questions (models/question_calibration.json, written by
 training/question_calibration.py), in about 10 s, and kept beside the graph with a record
 of what made it, checked on load like the graph. Without nncf, when quantizing fails, or
-with ASKKHORASAN_INT8_QUESTIONS=0, questions use the bf16 graph.
+with ASKKHORASAN_INT8_QUESTIONS=0, questions use the bf16 graph; on a CPU without an int8
+dot-product unit too, unless ASKKHORASAN_INT8_QUESTIONS=1 (see `enabled`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import logging
 import os
 from pathlib import Path
 
+from . import cpu
 from .environment import temporarily
 from .graph_cache import remembered_sha256
 from .hashing import sha256_file
@@ -47,7 +49,14 @@ SWITCH = "ASKKHORASAN_INT8_QUESTIONS"
 
 
 def enabled() -> bool:
-    return os.environ.get(SWITCH, "1") != "0"
+    """On where the CPU has an int8 dot-product unit; ASKKHORASAN_INT8_QUESTIONS set wins.
+    Without one (AVX2 only) the int8 graph is slower than the graph it replaces, 7.9 ms
+    against 6.7 ms a question, and drifts further from torch (cosine 0.9963 on average over
+    the seed questions, against 0.9977 with VNNI)."""
+    setting = os.environ.get(SWITCH)
+    if setting is not None:
+        return setting != "0"
+    return cpu.has_int8_dot()
 
 
 def _import_nncf():
