@@ -12,7 +12,9 @@ import pytest
 
 from askkhorasan import Index, IndexIncompatibleError, build_index, cpu
 from askkhorasan.embed import BACKENDS, DEFAULT_BACKEND, Embedder, compatible
+from askkhorasan.environment import temporarily
 from askkhorasan.graph_cache import GRAPH, RECORD, _checked
+from askkhorasan.question_graph import SWITCH
 from askkhorasan.settings import MODEL_WINDOW
 from askkhorasan.sentences import sentence_spans
 from askkhorasan.store import current_generation
@@ -54,30 +56,16 @@ def test_word_pieces_match_sentence_transformers(reference, seed_sentences):
 @pytest.fixture(scope="module")
 def bf16():
     """OpenVINO in bf16 for every input, questions included (the int8 question graph off)."""
-    before = os.environ.get("ASKKHORASAN_INT8_QUESTIONS")
-    os.environ["ASKKHORASAN_INT8_QUESTIONS"] = "0"
-    try:
+    with temporarily(SWITCH, "0"):
         return Embedder(backend="openvino")
-    finally:
-        if before is None:
-            del os.environ["ASKKHORASAN_INT8_QUESTIONS"]
-        else:
-            os.environ["ASKKHORASAN_INT8_QUESTIONS"] = before
 
 
 @pytest.fixture(scope="module")
 def int8_questions():
     """The OpenVINO backend with questions on the int8 question graph: as shipped on a CPU
     with an int8 dot-product unit, turned on by hand elsewhere so that it is checked there too."""
-    before = os.environ.get("ASKKHORASAN_INT8_QUESTIONS")
-    os.environ["ASKKHORASAN_INT8_QUESTIONS"] = "1"
-    try:
+    with temporarily(SWITCH, "1"):
         embedder = Embedder(backend="openvino")
-    finally:
-        if before is None:
-            del os.environ["ASKKHORASAN_INT8_QUESTIONS"]
-        else:
-            os.environ["ASKKHORASAN_INT8_QUESTIONS"] = before
     assert embedder._runner.question_precision == "int8", "no int8 question graph: is nncf installed?"
     return embedder
 
