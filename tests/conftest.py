@@ -2,6 +2,9 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Workers share the cores: a batch on every core in each of them only makes them wait on each other.
+    os.environ.setdefault("ASKKHORASAN_THREADS", "1")
 
 import shutil  # noqa: E402
 import socket  # noqa: E402
@@ -43,10 +46,6 @@ def seed_corpus(root: Path) -> Path:
     return corpus
 
 
-def seed_folder(root: Path, embedder) -> Path:
-    """`root` holding corpus/ with the seed article and index/ built from it, for tests that damage a copy."""
-    build_index(seed_corpus(root), root / "index", embedder=embedder)
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +60,21 @@ def seed_built(tmp_path_factory, embedder) -> Built:
 @pytest.fixture(scope="session")
 def seed_index(seed_built) -> Index:
     return seed_built.index
+
+
+def copy_index(built: Built, to: Path) -> Path:
+    """A copy of a built index folder at `to`, for a test that damages or rebuilds one (a copy
+    takes milliseconds, a build of the seed article most of a second)."""
+    shutil.copytree(built.index_dir, to, symlinks=True)
+    return to
+
+
+def seed_folder(root: Path, built: Built) -> Path:
+    """`root` holding corpus/ with the seed article and index/ built from it (a copy of the
+    session's, times kept, so the copy is up to date), for tests that damage or rebuild it."""
+    shutil.copytree(built.corpus, root / "corpus")
+    copy_index(built, root / "index")
+    return root
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

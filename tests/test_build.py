@@ -13,7 +13,7 @@ from askkhorasan import (
 from askkhorasan.lexical import LexicalIndex
 from askkhorasan.store import load_generation
 
-from conftest import SEED
+from conftest import SEED, copy_index
 
 NOTE = (
     "# Field notes on recruitment\n\n"
@@ -59,8 +59,8 @@ def test_rebuild_embeds_only_what_changed(corpus, tmp_path, embedder):
     assert removed.removed == ("renamed.md",) and removed.passages == first.passages
 
 
-def test_reused_rows_match_a_fresh_build(corpus, tmp_path, embedder):
-    build_index(corpus, tmp_path / "a", embedder=embedder)
+def test_reused_rows_match_a_fresh_build(corpus, tmp_path, embedder, seed_built):
+    copy_index(seed_built, tmp_path / "a")  # the seed article's rows, to be reused
     (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
     build_index(corpus, tmp_path / "a", embedder=embedder)
     build_index(corpus, tmp_path / "b", embedder=embedder)
@@ -115,8 +115,8 @@ def test_a_corpus_with_nothing_readable_keeps_the_old_index(corpus, tmp_path, em
 
 
 @pytest.fixture
-def built(corpus, tmp_path, embedder):
-    build_index(corpus, tmp_path / "index", embedder=embedder)
+def built(corpus, tmp_path, seed_built):
+    copy_index(seed_built, tmp_path / "index")
     gen = load_generation(tmp_path / "index")
     return tmp_path / "index", gen.path
 

@@ -31,8 +31,8 @@ def run(*args, **kw):
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory, embedder):
-    return seed_folder(tmp_path_factory.mktemp("cliwf"), embedder)
+def folders(tmp_path_factory, seed_built):
+    return seed_folder(tmp_path_factory.mktemp("cliwf"), seed_built)
 
 
 def snapshot(folder: Path) -> dict:
@@ -132,7 +132,7 @@ def test_a_source_over_the_limit_is_skipped_not_new_and_not_stale(folders, tmp_p
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
-    (corpus / "dump.txt").write_text("A sentence about the group in the valley. " * 800, encoding="utf-8")  # ~34 KB
+    (corpus / "dump.txt").write_text("A sentence about the group in the valley. " * 500, encoding="utf-8")  # 21 KB
     limit = 0.02
     result = run("build", "-q", "--max-source-mb", limit, "--corpus", corpus, "--index", tmp_path / "index")
     assert result.exit_code == 3

@@ -21,7 +21,7 @@ from askkhorasan.rows import DocumentTable, PassageTable
 from askkhorasan.status import index_status
 from askkhorasan.store import LEXICAL, Generation, load_generation
 
-from conftest import DATA, seed_corpus
+from conftest import DATA, copy_index, seed_corpus
 
 QUESTIONS = load_questions(DATA / "seed_questions.jsonl")
 
@@ -68,9 +68,9 @@ def counted_hashing(monkeypatch, tmp_path):
     return hashed
 
 
-def test_files_are_hashed_once_and_a_changed_file_is_still_refused(tmp_path, embedder, counted_hashing):
-    index_dir = tmp_path / "index"
-    build_index(seed_corpus(tmp_path), index_dir, embedder=embedder)
+def test_files_are_hashed_once_and_a_changed_file_is_still_refused(tmp_path, embedder, seed_built, counted_hashing):
+    index_dir = copy_index(seed_built, tmp_path / "index")
+    seed_corpus(tmp_path)
     time.sleep(0.1)  # past RACY_SECONDS: the files may be remembered
     gen = load_generation(index_dir).path
     listed = len(load_generation(index_dir).manifest["files"])
@@ -96,8 +96,8 @@ def test_files_are_hashed_once_and_a_changed_file_is_still_refused(tmp_path, emb
     assert counted_hashing.count("passages.sqlite") == 2  # hashed on every load, never remembered as good
 
 
-def test_a_copy_of_a_verified_index_is_verified_again(tmp_path, embedder, counted_hashing):
-    build_index(seed_corpus(tmp_path), tmp_path / "index", embedder=embedder)
+def test_a_copy_of_a_verified_index_is_verified_again(tmp_path, seed_built, counted_hashing):
+    copy_index(seed_built, tmp_path / "index")
     time.sleep(0.1)
     load_generation(tmp_path / "index")
     shutil.copytree(tmp_path / "index", tmp_path / "copy")
@@ -107,6 +107,7 @@ def test_a_copy_of_a_verified_index_is_verified_again(tmp_path, embedder, counte
     assert len(counted_hashing) == len(load_generation(tmp_path / "copy").manifest["files"])
 
 
+@pytest.mark.slow  # every seed question asked of two indexes: seconds
 def test_float16_vectors_answer_as_float32_ones(seed_index, tmp_path, embedder, monkeypatch):
     monkeypatch.setattr(store, "VECTOR_DTYPE", "<f4")
     build_index(seed_corpus(tmp_path), tmp_path / "index", embedder=embedder)

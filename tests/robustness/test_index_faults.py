@@ -15,8 +15,8 @@ from conftest import SEED, seed_folder
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory, embedder):
-    return seed_folder(tmp_path_factory.mktemp("faults"), embedder) / "index"
+def pristine(tmp_path_factory, seed_built):
+    return seed_folder(tmp_path_factory.mktemp("faults"), seed_built) / "index"
 
 
 @pytest.fixture

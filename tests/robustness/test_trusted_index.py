@@ -18,8 +18,8 @@ from conftest import SEED, seed_folder
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory, embedder):
-    return seed_folder(tmp_path_factory.mktemp("trusted"), embedder)
+def pristine(tmp_path_factory, seed_built):
+    return seed_folder(tmp_path_factory.mktemp("trusted"), seed_built)
 
 
 @pytest.fixture
