@@ -46,8 +46,6 @@ def seed_corpus(root: Path) -> Path:
     return corpus
 
 
-
-
 @pytest.fixture(scope="session")
 def seed_built(tmp_path_factory, embedder) -> Built:
     """The seed article, indexed once for the session."""

@@ -115,7 +115,7 @@ def test_a_corpus_with_nothing_readable_keeps_the_old_index(corpus, tmp_path, em
 
 
 @pytest.fixture
-def built(corpus, tmp_path, seed_built):
+def built(tmp_path, seed_built):
     copy_index(seed_built, tmp_path / "index")
     gen = load_generation(tmp_path / "index")
     return tmp_path / "index", gen.path
